@@ -1,0 +1,115 @@
+// migrations.cpp - the DDL of each schema version.
+//
+// Layout notes (why the tables look the way they do):
+// - Runs have an integer `run_key` used by every child table: child rows stay small and their
+//   primary keys cluster by run, so "everything about run R" is one range scan.
+// - Child tables are WITHOUT ROWID with the natural key as primary key (clustered storage).
+// - `metrics` holds every point; its primary key (run, key, step, timestamp, value, is_nan)
+//   orders a history by step and makes an exactly repeated point a no-op, as in MLflow.
+// - `latest_metrics` holds one row per (run, key): the point with the largest step, then the
+//   largest timestamp, then the largest value. Search and run reads never touch `metrics`.
+// - NaN is stored as value 0 with is_nan = 1 (SQL engines disagree on NaN), ±inf as ±DBL_MAX.
+#include "tracking/store/sql/schema/migrations.hpp"
+
+#include <array>
+
+namespace mltf::tracking::store::sql {
+namespace {
+
+constexpr std::string_view kInitialSchema = R"sql(
+CREATE TABLE experiments (
+  experiment_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  artifact_location TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL,
+  creation_time INTEGER NOT NULL,
+  last_update_time INTEGER NOT NULL
+);
+CREATE TABLE experiment_tags (
+  experiment_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (experiment_id, key)
+) WITHOUT ROWID;
+CREATE TABLE runs (
+  run_key INTEGER PRIMARY KEY,
+  run_uuid TEXT NOT NULL UNIQUE,
+  experiment_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  start_time INTEGER,
+  end_time INTEGER,
+  artifact_uri TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL,
+  deleted_time INTEGER
+);
+CREATE INDEX runs_by_experiment ON runs (experiment_id, start_time, run_uuid);
+CREATE TABLE params (
+  run_key INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_key, key)
+) WITHOUT ROWID;
+CREATE INDEX params_by_key_value ON params (key, value, run_key);
+CREATE TABLE tags (
+  run_key INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_key, key)
+) WITHOUT ROWID;
+CREATE INDEX tags_by_key_value ON tags (key, value, run_key);
+CREATE TABLE metrics (
+  run_key INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  value REAL NOT NULL,
+  is_nan INTEGER NOT NULL,
+  PRIMARY KEY (run_key, key, step, timestamp, value, is_nan)
+) WITHOUT ROWID;
+CREATE TABLE latest_metrics (
+  run_key INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value REAL NOT NULL,
+  is_nan INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  PRIMARY KEY (run_key, key)
+) WITHOUT ROWID;
+CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, is_nan, value, run_key);
+CREATE TABLE datasets (
+  dataset_key INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  source_type TEXT NOT NULL,
+  source TEXT NOT NULL,
+  schema TEXT,
+  profile TEXT,
+  UNIQUE (experiment_id, name, digest)
+);
+CREATE TABLE inputs (
+  run_key INTEGER NOT NULL,
+  dataset_key INTEGER NOT NULL,
+  PRIMARY KEY (run_key, dataset_key)
+) WITHOUT ROWID;
+CREATE TABLE input_tags (
+  run_key INTEGER NOT NULL,
+  dataset_key INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_key, dataset_key, key)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array kMigrations = {
+    Migration{1, "experiments, runs, params, tags, metrics, latest metrics, datasets",
+              kInitialSchema},
+};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+}  // namespace mltf::tracking::store::sql
