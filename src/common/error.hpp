@@ -70,19 +70,24 @@ inline tl::unexpected<Error> Fail(Error error) { return tl::unexpected<Error>(st
 
 }  // namespace mltf
 
+#define MLTF_CONCAT_INNER(a, b) a##b
+#define MLTF_CONCAT(a, b) MLTF_CONCAT_INNER(a, b)
+
 /// Evaluates `expr` (a Result); on failure returns its error from the enclosing function.
-#define MLTF_TRY(expr)                                        \
-  do {                                                        \
-    auto mltf_try_result_ = (expr);                           \
-    if (!mltf_try_result_) {                                  \
-      return ::mltf::Fail(std::move(mltf_try_result_).error()); \
-    }                                                         \
+/// The result's name is unique per expansion, so MLTF_TRY may nest inside lambdas.
+#define MLTF_TRY(expr) MLTF_TRY_IMPL(expr, MLTF_CONCAT(mltf_try_result_, __COUNTER__))
+#define MLTF_TRY_IMPL(expr, name)                   \
+  do {                                              \
+    auto name = (expr);                             \
+    if (!name) {                                    \
+      return ::mltf::Fail(std::move(name).error()); \
+    }                                               \
   } while (false)
 
 /// Declares `var` from the value of `expr` (a Result), or returns its error.
-#define MLTF_ASSIGN_OR_RETURN(var, expr)                        \
-  auto var##_result_ = (expr);                                  \
-  if (!var##_result_) {                                         \
-    return ::mltf::Fail(std::move(var##_result_).error());      \
-  }                                                             \
+#define MLTF_ASSIGN_OR_RETURN(var, expr)                   \
+  auto var##_result_ = (expr);                             \
+  if (!var##_result_) {                                    \
+    return ::mltf::Fail(std::move(var##_result_).error()); \
+  }                                                        \
   auto var = std::move(*var##_result_)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# test.sh - install what is missing, build, and run the whole test suite:
+#   1. the release build (warnings are errors): unit tests, fuzz corpus replay, end-to-end tests
+#      against the real `mltf` binary;
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (clang);
+#   3. formatting of every C++ file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+scripts/install-deps.sh
+
+echo "== release build and tests"
+scripts/build.sh
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== unit tests under ASan + UBSan"
+CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DMLTF_SANITIZE=ON -DMLTF_ONLY_UNIT_TESTS=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit
+
+echo "== formatting"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+echo "all checks passed"

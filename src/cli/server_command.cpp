@@ -1,0 +1,100 @@
+// server_command.cpp - start-up in dependency order, shutdown in reverse.
+#include "cli/server_command.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "artifacts/api/artifacts_routes.hpp"
+#include "artifacts/local_artifact_repository.hpp"
+#include "http/server.hpp"
+#include "tracking/api/tracking_routes.hpp"
+#include "tracking/store/sql/sql_tracking_store.hpp"
+#include "tracking/store/sqlite/sqlite_connection.hpp"
+#include "tracking/tracking_service.hpp"
+#include "version.hpp"
+
+namespace mltf::cli {
+namespace {
+
+tracking::store::sqlite::Synchronous SynchronousOf(const std::string& name) {
+  using tracking::store::sqlite::Synchronous;
+  if (name == "off") return Synchronous::OFF;
+  if (name == "normal") return Synchronous::NORMAL;
+  return Synchronous::FULL;
+}
+
+}  // namespace
+
+int RunServer(const config::ServerConfig& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create the data directory {}: {}", config.data_dir, ec.message());
+    return 1;
+  }
+  auto sqlite_path = config::SqlitePathOf(config.backend_store_uri);
+  if (!sqlite_path) {
+    spdlog::error("{}", sqlite_path.error().message);
+    return 2;
+  }
+  tracking::store::sqlite::SqliteOptions sqlite_options{*sqlite_path, false,
+                                                        SynchronousOf(config.sqlite_synchronous)};
+  auto factory =
+      [sqlite_options](
+          bool read_only) -> Result<std::unique_ptr<tracking::store::sql::SqlConnection>> {
+    auto options = sqlite_options;
+    options.read_only = read_only;
+    MLTF_ASSIGN_OR_RETURN(connection, tracking::store::sqlite::SqliteConnection::Open(options));
+    return std::unique_ptr<tracking::store::sql::SqlConnection>(std::move(connection));
+  };
+  auto database = tracking::store::sql::Database::Open(
+      factory, {.max_readers = static_cast<int>(std::min<std::int64_t>(config.workers, 16))});
+  if (!database) {
+    spdlog::error("cannot open the tracking store: {}", database.error().message);
+    return 1;
+  }
+  auto store = tracking::store::sql::SqlTrackingStore::Open(std::move(*database),
+                                                            config.default_artifact_root);
+  if (!store) {
+    spdlog::error("cannot open the tracking store: {}", store.error().message);
+    return 1;
+  }
+  auto artifacts = artifacts::LocalArtifactRepository::Open(config.artifacts_destination);
+  if (!artifacts) {
+    spdlog::error("cannot open the artifact destination: {}", artifacts.error().message);
+    return 1;
+  }
+
+  tracking::TrackingService tracking_service(**store);
+  artifacts::api::ArtifactLocator locator(**artifacts);
+
+  http::Router router;
+  router.Add(http::Method::GET, "/health",
+             [](http::Request&) { return http::Response::Text("OK"); });
+  router.Add(http::Method::GET, "/version",
+             [](http::Request&) { return http::Response::Text(std::string(kVersion)); });
+  tracking::api::RegisterTrackingRoutes(router, tracking_service);
+  artifacts::api::RegisterArtifactRoutes(router, locator, **artifacts, tracking_service);
+
+  http::ServerOptions options;
+  options.host = config.host;
+  options.port = static_cast<std::uint16_t>(config.port);
+  options.io_threads = static_cast<int>(config.io_threads);
+  options.worker_threads = static_cast<int>(config.workers);
+  options.access_log = config.access_log;
+  options.max_body_bytes = static_cast<std::uint64_t>(config.max_request_body_mb) * 1024 * 1024;
+  http::Server server(options, router);
+  if (auto listening = server.Listen(); !listening) {
+    spdlog::error("{}", listening.error().message);
+    return 1;
+  }
+  spdlog::info("mltf {} listening on http://{}:{} (store {}, artifacts {})", kVersion, config.host,
+               server.port(), *sqlite_path, config.artifacts_destination);
+  server.Run();
+  (*store)->Close();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace mltf::cli

@@ -1,0 +1,48 @@
+// config.hpp - the server's configuration: defaults, then a YAML file, then MLTF_* environment
+// variables, then command-line flags.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace mltf::config {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::int64_t port = 5000;
+  std::string data_dir = "./mltf-data";
+  /// `sqlite:///relative.db`, `sqlite:////absolute.db` or a plain path; default
+  /// `<data_dir>/mltf.db`.
+  std::string backend_store_uri;
+  std::string default_artifact_root = "mlflow-artifacts:/";
+  /// Where `mlflow-artifacts:/` URIs are stored; default `<data_dir>/artifacts`.
+  std::string artifacts_destination;
+  std::int64_t io_threads = 2;
+  std::int64_t workers = 32;
+  bool access_log = true;
+  /// off | normal | full: how SQLite flushes commits (see docs/config.md).
+  std::string sqlite_synchronous = "full";
+  std::int64_t max_request_body_mb = 64;
+  std::string log_level = "info";
+};
+
+/// One setting as given on the command line: `key` is the flag's name without dashes.
+using FlagValues = std::map<std::string, std::string>;
+
+/// Builds the configuration from (lowest to highest) defaults, the YAML file `config_file` (if
+/// not empty), `MLTF_<KEY>` environment variables and `flags`. Reports every problem at once,
+/// as one INVALID_PARAMETER_VALUE error with a line per problem.
+Result<ServerConfig> LoadServerConfig(const std::string& config_file, const FlagValues& flags);
+
+/// The names of all settings, as flags (`--data-dir`) use them.
+std::vector<std::string> ServerSettingNames();
+
+/// The SQLite file of a `sqlite:` URI or plain path; fails for other schemes.
+Result<std::string> SqlitePathOf(const std::string& backend_store_uri);
+
+}  // namespace mltf::config

@@ -1,0 +1,62 @@
+// config_test.cpp - precedence of sources and reporting of every problem at once.
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace mltf::config {
+namespace {
+
+std::string WriteYaml(const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("mltf-config-test-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(LoadServerConfig, DefaultsDeriveFromDataDir) {
+  auto config = LoadServerConfig("", {{"data-dir", "/tmp/d"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->port, 5000);
+  EXPECT_EQ(config->host, "127.0.0.1");
+  EXPECT_EQ(config->backend_store_uri, "/tmp/d/mltf.db");
+  EXPECT_EQ(config->artifacts_destination, "/tmp/d/artifacts");
+  EXPECT_EQ(config->default_artifact_root, "mlflow-artifacts:/");
+}
+
+TEST(LoadServerConfig, FlagsBeatEnvironmentBeatYaml) {
+  auto yaml = WriteYaml("port: 6000\nhost: 0.0.0.0\ndata_dir: /from/yaml\n");
+  ::setenv("MLTF_PORT", "7000", 1);
+  ::setenv("MLTF_HOST", "127.0.0.2", 1);
+  auto config = LoadServerConfig(yaml, {{"port", "8000"}});
+  ::unsetenv("MLTF_PORT");
+  ::unsetenv("MLTF_HOST");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->port, 8000);
+  EXPECT_EQ(config->host, "127.0.0.2");
+  EXPECT_EQ(config->data_dir, "/from/yaml");
+}
+
+TEST(LoadServerConfig, ReportsAllProblemsTogether) {
+  auto yaml = WriteYaml("prot: 1\nworkers: many\n");
+  auto config = LoadServerConfig(yaml, {{"port", "70000"}, {"sqlite-synchronous", "maybe"}});
+  ASSERT_FALSE(config);
+  const auto& message = config.error().message;
+  EXPECT_NE(message.find("unknown setting 'prot'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'many' is not an integer"), std::string::npos) << message;
+  EXPECT_NE(message.find("--port"), std::string::npos) << message;
+  EXPECT_NE(message.find("'maybe' is not one of"), std::string::npos) << message;
+}
+
+TEST(SqlitePathOf, FollowsSqlAlchemyUris) {
+  EXPECT_EQ(SqlitePathOf("sqlite:///rel.db").value(), "rel.db");
+  EXPECT_EQ(SqlitePathOf("sqlite:////abs/x.db").value(), "/abs/x.db");
+  EXPECT_EQ(SqlitePathOf("/plain/path.db").value(), "/plain/path.db");
+  EXPECT_FALSE(SqlitePathOf("postgresql://u@h/db"));
+}
+
+}  // namespace
+}  // namespace mltf::config

@@ -1,0 +1,54 @@
+// router.cpp - route registration and lookup.
+#include "http/router.hpp"
+
+#include <algorithm>
+
+namespace mltf::http {
+
+void Router::Add(Method method, std::string path, Handler handler, BodyMode body_mode) {
+  exact_[std::move(path)].push_back({method, std::move(handler), body_mode});
+}
+
+void Router::AddPrefix(Method method, std::string prefix, Handler handler, BodyMode body_mode) {
+  auto same_prefix = [&](const PrefixRoute& route) { return route.prefix == prefix; };
+  if (std::none_of(prefixes_.begin(), prefixes_.end(), same_prefix)) {
+    prefixes_.push_back({prefix, {}});
+    // Longest prefix first, so a more specific route wins.
+    std::stable_sort(prefixes_.begin(), prefixes_.end(), [](const auto& lhs, const auto& rhs) {
+      return lhs.prefix.size() > rhs.prefix.size();
+    });
+  }
+  std::find_if(prefixes_.begin(), prefixes_.end(), same_prefix)
+      ->endpoints.push_back({method, std::move(handler), body_mode});
+}
+
+Router::Match Router::Find(Method method, std::string_view path) const {
+  Match match;
+  auto pick = [&](const std::vector<Endpoint>& endpoints) {
+    match.path_known = true;
+    // HEAD is served by the GET handler; the server drops the body.
+    Method wanted = method == Method::HEAD ? Method::GET : method;
+    for (const auto& endpoint : endpoints) {
+      if (endpoint.method == wanted) {
+        match.handler = &endpoint.handler;
+        match.body_mode = endpoint.body_mode;
+        return true;
+      }
+    }
+    return false;
+  };
+  if (auto exact = exact_.find(std::string(path)); exact != exact_.end()) {
+    if (pick(exact->second)) return match;
+  }
+  for (const auto& route : prefixes_) {
+    if (path.size() > route.prefix.size() && path.starts_with(route.prefix)) {
+      if (pick(route.endpoints)) {
+        match.path_suffix = path.substr(route.prefix.size());
+        return match;
+      }
+    }
+  }
+  return match;
+}
+
+}  // namespace mltf::http
