@@ -9,13 +9,21 @@
 #include "tracking/store/sql/schema/migrations.hpp"
 
 namespace mltf::tracking::store::sql {
+namespace {
+
+/// Transaction control through cached statements: no SQL parsing on the write path.
+Result<void> RunCached(SqlConnection& db, std::string_view sql) {
+  MLTF_ASSIGN_OR_RETURN(statement, db.Prepare(sql));
+  return statement->Run();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Database>> Database::Open(ConnectionFactory factory,
                                                  DatabaseOptions options) {
   MLTF_ASSIGN_OR_RETURN(writer, factory(false));
   std::unique_ptr<Database> database(new Database(std::move(factory), options, std::move(writer)));
   MLTF_TRY(database->Migrate());
-  database->writer_thread_ = std::jthread([db = database.get()] { db->WriterLoop(); });
   return database;
 }
 
@@ -62,47 +70,68 @@ Result<void> Database::Migrate() {
 
 Result<void> Database::Write(const Work& work) {
   PendingWrite pending{&work, std::nullopt};
-  std::unique_lock lock(write_mutex_);
-  if (closing_) return Fail(Error::Unavailable("The store is shutting down."));
-  queue_.push_back(&pending);
-  write_ready_.notify_one();
-  write_done_.wait(lock, [&] { return pending.outcome.has_value(); });
+  {
+    std::lock_guard lock(write_mutex_);
+    if (closing_) return Fail(Error::Unavailable("The store is shutting down."));
+    queue_.push_back(&pending);
+    if (!leading_) {
+      leading_ = true;
+      pending.state.store(PendingWrite::LEAD, std::memory_order_relaxed);
+    }
+  }
+  while (true) {
+    int state = pending.state.load(std::memory_order_acquire);
+    if (state == PendingWrite::DONE) break;
+    if (state == PendingWrite::LEAD) {
+      Lead();
+      continue;
+    }
+    pending.state.wait(PendingWrite::WAITING, std::memory_order_acquire);
+  }
   return std::move(*pending.outcome);
 }
 
-void Database::WriterLoop() {
+void Database::Lead() {
   std::vector<PendingWrite*> group;
-  while (true) {
-    {
-      std::unique_lock lock(write_mutex_);
-      write_ready_.wait(lock, [&] { return !queue_.empty() || closing_; });
-      if (queue_.empty()) return;  // closing, nothing left
-      while (!queue_.empty() && group.size() < options_.max_group) {
-        group.push_back(queue_.front());
-        queue_.pop_front();
-      }
+  {
+    std::lock_guard lock(write_mutex_);
+    while (!queue_.empty() && group.size() < options_.max_group) {
+      group.push_back(queue_.front());
+      queue_.pop_front();
     }
-    CommitGroup(group);
-    {
-      std::lock_guard lock(write_mutex_);
-      group.clear();
-    }
-    write_done_.notify_all();
   }
+  CommitGroup(group);
+  for (auto* pending : group) {
+    // `pending` may be gone as soon as it sees DONE: notify through a copy of the pointer to the
+    // atomic only before the store, never after.
+    pending->state.store(PendingWrite::DONE, std::memory_order_release);
+    pending->state.notify_one();
+  }
+  std::lock_guard lock(write_mutex_);
+  if (queue_.empty()) {
+    leading_ = false;
+    idle_.notify_all();
+    return;
+  }
+  // Hand the lead to the oldest waiter; this thread's own write is already done.
+  PendingWrite* next = queue_.front();
+  next->state.store(PendingWrite::LEAD, std::memory_order_release);
+  next->state.notify_one();
 }
 
 void Database::CommitGroup(std::vector<PendingWrite*>& group) {
   auto fail_all = [&](const Error& error) {
-    std::lock_guard lock(write_mutex_);
     for (auto* pending : group) pending->outcome = Fail(error);
   };
-  if (auto begun = writer_->Execute("BEGIN IMMEDIATE"); !begun) return fail_all(begun.error());
+  if (auto begun = RunCached(*writer_, "BEGIN IMMEDIATE"); !begun) {
+    return fail_all(begun.error());
+  }
   std::vector<Result<void>> outcomes;
   outcomes.reserve(group.size());
   bool single = group.size() == 1;
   for (auto* pending : group) {
     // A lone write needs no savepoint: its failure rolls back the whole transaction below.
-    if (!single) (void)writer_->Execute("SAVEPOINT write");
+    if (!single) (void)RunCached(*writer_, "SAVEPOINT write");
     Result<void> outcome = [&]() -> Result<void> {
       try {
         return (*pending->work)(*writer_);
@@ -112,18 +141,17 @@ void Database::CommitGroup(std::vector<PendingWrite*>& group) {
       }
     }();
     if (!single) {
-      if (!outcome) (void)writer_->Execute("ROLLBACK TO write");
-      (void)writer_->Execute("RELEASE write");
+      if (!outcome) (void)RunCached(*writer_, "ROLLBACK TO write");
+      (void)RunCached(*writer_, "RELEASE write");
     }
     outcomes.push_back(std::move(outcome));
   }
   if (single && !outcomes.front()) {
-    (void)writer_->Execute("ROLLBACK");
-  } else if (auto committed = writer_->Execute("COMMIT"); !committed) {
+    (void)RunCached(*writer_, "ROLLBACK");
+  } else if (auto committed = RunCached(*writer_, "COMMIT"); !committed) {
     (void)writer_->Execute("ROLLBACK");
     return fail_all(committed.error());
   }
-  std::lock_guard lock(write_mutex_);
   for (std::size_t idx = 0; idx < group.size(); ++idx) {
     group[idx]->outcome = std::move(outcomes[idx]);
   }
@@ -167,12 +195,11 @@ Result<void> Database::Read(const Work& work) {
 
 void Database::Close() {
   {
-    std::lock_guard lock(write_mutex_);
+    std::unique_lock lock(write_mutex_);
     if (closing_) return;
     closing_ = true;
+    idle_.wait(lock, [&] { return !leading_; });
   }
-  write_ready_.notify_all();
-  if (writer_thread_.joinable()) writer_thread_.join();
   std::lock_guard lock(read_mutex_);
   idle_readers_.clear();
   writer_.reset();

@@ -1,6 +1,7 @@
 // database.hpp - one writer with group commit, a pool of readers, and schema migrations.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -8,7 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "common/error.hpp"
@@ -27,8 +27,10 @@ struct DatabaseOptions {
 
 /// Serialises writes through one connection and groups concurrent ones into one transaction
 /// (group commit): every write waiting when a commit starts shares it, and each caller returns
-/// only after that commit is durable. Reads run concurrently on pooled connections, each in its
-/// own snapshot. Thread-safe.
+/// only after that commit is durable. There is no writer thread: the first caller to find no
+/// commit in progress leads one (on its own thread) for everything queued, then hands the lead
+/// to the next waiter, so a write costs no extra thread switch. Reads run concurrently on
+/// pooled connections, each in its own snapshot. Thread-safe.
 class Database {
  public:
   using Work = std::function<Result<void>(SqlConnection&)>;
@@ -41,10 +43,11 @@ class Database {
 
   /// Runs `work` inside the next shared write transaction and waits for its commit. A failing
   /// `work` is rolled back to its own savepoint and does not affect the others in the group.
+  /// Fails with TEMPORARILY_UNAVAILABLE after Close().
   Result<void> Write(const Work& work);
   /// Runs `work` in a read snapshot on a pooled connection.
   Result<void> Read(const Work& work);
-  /// Commits what is queued, then stops the writer. Later writes fail with
+  /// Waits for the commit in progress, then closes every connection. Later writes fail with
   /// TEMPORARILY_UNAVAILABLE. Idempotent.
   void Close();
 
@@ -52,15 +55,20 @@ class Database {
   [[nodiscard]] int schema_version() const { return schema_version_; }
 
  private:
+  /// A queued write. `state` moves from WAITING to DONE (committed or failed) or to LEAD (the
+  /// caller must now lead the next commit); waiters sleep on it with atomic wait/notify.
   struct PendingWrite {
+    enum State : int { WAITING, DONE, LEAD };
     const Work* work;
     std::optional<Result<void>> outcome;
+    std::atomic<int> state{WAITING};
   };
 
   Database(ConnectionFactory factory, DatabaseOptions options,
            std::unique_ptr<SqlConnection> writer);
   Result<void> Migrate();
-  void WriterLoop();
+  /// Commits queued groups while this thread holds the lead; returns once its own write is done.
+  void Lead();
   void CommitGroup(std::vector<PendingWrite*>& group);
 
   ConnectionFactory factory_;
@@ -69,11 +77,10 @@ class Database {
   int schema_version_ = 0;
 
   std::mutex write_mutex_;
-  std::condition_variable write_ready_;  // the writer waits for work
-  std::condition_variable write_done_;   // callers wait for their commit
-  std::deque<PendingWrite*> queue_;      // guarded by write_mutex_
-  bool closing_ = false;                 // guarded by write_mutex_
-  std::jthread writer_thread_;
+  std::condition_variable idle_;      // Close() waits for the lead to be released
+  std::deque<PendingWrite*> queue_;   // guarded by write_mutex_
+  bool leading_ = false;              // guarded by write_mutex_: a commit is in progress
+  bool closing_ = false;              // guarded by write_mutex_
 
   std::mutex read_mutex_;
   std::condition_variable read_available_;
