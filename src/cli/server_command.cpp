@@ -8,6 +8,9 @@
 #include "artifacts/api/artifacts_routes.hpp"
 #include "artifacts/local_artifact_repository.hpp"
 #include "http/server.hpp"
+#include "registry/api/registry_routes.hpp"
+#include "registry/registry_service.hpp"
+#include "registry/store/sql/sql_registry_store.hpp"
 #include "tracking/api/tracking_routes.hpp"
 #include "tracking/store/sql/sql_tracking_store.hpp"
 #include "tracking/store/sqlite/sqlite_connection.hpp"
@@ -54,6 +57,9 @@ int RunServer(const config::ServerConfig& config) {
     spdlog::error("cannot open the tracking store: {}", database.error().message);
     return 1;
   }
+  // The registry shares the tracking store's Database (one file, one writer); the tracking
+  // store owns it and outlives the registry store, which is destroyed first.
+  tracking::store::sql::Database& shared_database = **database;
   auto store = tracking::store::sql::SqlTrackingStore::Open(std::move(*database),
                                                             config.default_artifact_root);
   if (!store) {
@@ -67,6 +73,12 @@ int RunServer(const config::ServerConfig& config) {
   }
 
   tracking::TrackingService tracking_service(**store);
+  registry::store::sql::SqlRegistryStore registry_store(shared_database);
+  registry::RegistryService registry_service(
+      registry_store, [&tracking_service](const std::string& run_id) -> Result<std::string> {
+        MLTF_ASSIGN_OR_RETURN(run, tracking_service.GetRun(run_id));
+        return run.info.artifact_uri;
+      });
   artifacts::api::ArtifactLocator locator(**artifacts);
 
   http::Router router;
@@ -75,6 +87,7 @@ int RunServer(const config::ServerConfig& config) {
   router.Add(http::Method::GET, "/version",
              [](http::Request&) { return http::Response::Text(std::string(kVersion)); });
   tracking::api::RegisterTrackingRoutes(router, tracking_service);
+  registry::api::RegisterRegistryRoutes(router, registry_service);
   artifacts::api::RegisterArtifactRoutes(router, locator, **artifacts, tracking_service);
 
   http::ServerOptions options;

@@ -103,9 +103,62 @@ CREATE TABLE input_tags (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 2: MLflow's model registry. Registered models have an integer `model_key` used by every
+// child table, so a rename is one UPDATE and child rows stay small. A deleted model version keeps
+// its row (stage 'Deleted_Internal', fields redacted) so version numbers are never reused, as in
+// MLflow; searches and reads skip such rows.
+constexpr std::string_view kRegistrySchema = R"sql(
+CREATE TABLE registered_models (
+  model_key INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT,
+  creation_time INTEGER NOT NULL,
+  last_updated_time INTEGER NOT NULL
+);
+CREATE INDEX registered_models_by_update ON registered_models (last_updated_time, name);
+CREATE TABLE registered_model_tags (
+  model_key INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model_key, key)
+) WITHOUT ROWID;
+CREATE INDEX registered_model_tags_by_key_value ON registered_model_tags (key, value, model_key);
+CREATE TABLE model_versions (
+  model_key INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  creation_time INTEGER NOT NULL,
+  last_updated_time INTEGER NOT NULL,
+  description TEXT,
+  user_id TEXT,
+  current_stage TEXT NOT NULL,
+  source TEXT,
+  run_id TEXT,
+  run_link TEXT,
+  status TEXT NOT NULL,
+  status_message TEXT,
+  PRIMARY KEY (model_key, version)
+) WITHOUT ROWID;
+CREATE INDEX model_versions_by_stage ON model_versions (model_key, current_stage, version);
+CREATE INDEX model_versions_by_run ON model_versions (run_id);
+CREATE TABLE model_version_tags (
+  model_key INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model_key, version, key)
+) WITHOUT ROWID;
+CREATE TABLE registered_model_aliases (
+  model_key INTEGER NOT NULL,
+  alias TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (model_key, alias)
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "experiments, runs, params, tags, metrics, latest metrics, datasets",
               kInitialSchema},
+    Migration{2, "model registry: registered models, versions, tags, aliases", kRegistrySchema},
 };
 
 }  // namespace
