@@ -70,6 +70,8 @@ inline tl::unexpected<Error> Fail(Error error) { return tl::unexpected<Error>(st
 
 }  // namespace mltf
 
+// The macros declare variables from their arguments, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define MLTF_CONCAT_INNER(a, b) a##b
 #define MLTF_CONCAT(a, b) MLTF_CONCAT_INNER(a, b)
 
@@ -91,3 +93,4 @@ inline tl::unexpected<Error> Fail(Error error) { return tl::unexpected<Error>(st
     return ::mltf::Fail(std::move(var##_result_).error()); \
   }                                                        \
   auto var = std::move(*var##_result_)
+// NOLINTEND(bugprone-macro-parentheses)

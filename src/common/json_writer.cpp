@@ -101,15 +101,27 @@ void JsonWriter::Null() {
 }
 
 void JsonWriter::MetricDouble(double value) {
+  Separate();
+  AppendMetricDouble(value);
+  comma_ = true;
+}
+
+void JsonWriter::AppendMetricDouble(double value) {
   if (std::isnan(value)) {
-    String("NaN");
+    out_.append("\"NaN\"");
     return;
   }
   if (std::isinf(value)) {
     value = value > 0 ? std::numeric_limits<double>::max() : std::numeric_limits<double>::lowest();
   }
-  Double(value);
+  std::size_t before = out_.size();
+  AppendNumber(out_, value);
+  // Keep doubles recognisable as floats to clients that distinguish (Python's json: 1 vs 1.0).
+  std::string_view text(out_.data() + before, out_.size() - before);
+  if (text.find_first_of(".eE") == std::string_view::npos) out_.append(".0");
 }
+
+void JsonWriter::AppendInt(std::int64_t value) { AppendNumber(out_, value); }
 
 void JsonWriter::Double(double value) {
   if (!std::isfinite(value)) {
@@ -117,11 +129,7 @@ void JsonWriter::Double(double value) {
     return;
   }
   Separate();
-  std::size_t before = out_.size();
-  AppendNumber(out_, value);
-  // Keep doubles recognisable as floats to clients that distinguish (Python's json: 1 vs 1.0).
-  std::string_view text(out_.data() + before, out_.size() - before);
-  if (text.find_first_of(".eE") == std::string_view::npos) out_.append(".0");
+  AppendMetricDouble(value);
   comma_ = true;
 }
 

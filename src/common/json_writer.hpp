@@ -40,6 +40,17 @@ class JsonWriter {
   void Field(std::string_view name, std::int64_t value) { Key(name), Int(value); }
   void Field(std::string_view name, bool value) { Key(name), Bool(value); }
 
+  /// Makes room for `bytes` more bytes of output (avoids regrowth of large answers).
+  void Reserve(std::size_t bytes) { out_.reserve(out_.size() + bytes); }
+  /// Appends text verbatim, without separators: for callers that frame JSON themselves.
+  void AppendVerbatim(std::string_view text) { out_.append(text); }
+  /// Appends a number verbatim (see AppendVerbatim).
+  void AppendInt(std::int64_t value);
+  /// Appends a metric value verbatim (see MetricDouble, AppendVerbatim).
+  void AppendMetricDouble(double value);
+  /// Marks that a value was written by the Append* calls, so the next value gets a comma.
+  void ValueWritten() { comma_ = true; }
+
   [[nodiscard]] const std::string& str() const { return out_; }
   /// Moves the text out; the writer is empty afterwards.
   std::string Take() {

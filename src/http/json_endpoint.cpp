@@ -2,6 +2,7 @@
 #include "http/json_endpoint.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace mltf::http {
 
@@ -34,6 +35,30 @@ Handler JsonEndpoint(JsonHandler handler) {
     if (!body) return ErrorResponse(body.error());
     return Response::Json(std::move(*body));
   };
+}
+
+void JsonReply::operator()(Result<std::string> body) noexcept {
+  try {
+    reply_(body ? Response::Json(std::move(*body)) : ErrorResponse(body.error()));
+  } catch (const std::exception& error) {
+    // Only allocation can fail here; the dropped reply then answers 500 by itself.
+    spdlog::error("cannot build a response error={}", error.what());
+  }
+}
+
+AsyncHandler AsyncJsonEndpoint(AsyncJsonHandler handler) {
+  return [handler = std::move(handler)](Request& request, Reply reply) {
+    if (auto error = CheckContentType(request)) return reply(ErrorResponse(*error));
+    auto message = RequestMessage::From(request);
+    if (!message) return reply(ErrorResponse(message.error()));
+    handler(*message, request, JsonReply(std::move(reply)));
+  };
+}
+
+void AddApiRoute(Router& router, Method method, std::string_view path, AsyncHandler handler,
+                 Execution execution) {
+  router.AddAsync(method, fmt::format("/ajax-api/2.0{}", path), handler, execution);
+  router.AddAsync(method, fmt::format("/api/2.0{}", path), std::move(handler), execution);
 }
 
 void AddApiRoute(Router& router, Method method, std::string_view path, Handler handler) {

@@ -6,7 +6,13 @@
 namespace mltf::http {
 
 void Router::Add(Method method, std::string path, Handler handler, BodyMode body_mode) {
-  exact_[std::move(path)].push_back({method, std::move(handler), body_mode});
+  exact_[std::move(path)].push_back(
+      {method, std::move(handler), nullptr, body_mode, Execution::WORKER});
+}
+
+void Router::AddAsync(Method method, std::string path, AsyncHandler handler, Execution execution) {
+  exact_[std::move(path)].push_back(
+      {method, nullptr, std::move(handler), BodyMode::BUFFERED, execution});
 }
 
 void Router::AddPrefix(Method method, std::string prefix, Handler handler, BodyMode body_mode) {
@@ -19,7 +25,7 @@ void Router::AddPrefix(Method method, std::string prefix, Handler handler, BodyM
     });
   }
   std::find_if(prefixes_.begin(), prefixes_.end(), same_prefix)
-      ->endpoints.push_back({method, std::move(handler), body_mode});
+      ->endpoints.push_back({method, std::move(handler), nullptr, body_mode, Execution::WORKER});
 }
 
 Router::Match Router::Find(Method method, std::string_view path) const {
@@ -30,14 +36,19 @@ Router::Match Router::Find(Method method, std::string_view path) const {
     Method wanted = method == Method::HEAD ? Method::GET : method;
     for (const auto& endpoint : endpoints) {
       if (endpoint.method == wanted) {
-        match.handler = &endpoint.handler;
+        if (endpoint.async_handler) {
+          match.async_handler = &endpoint.async_handler;
+        } else {
+          match.handler = &endpoint.handler;
+        }
         match.body_mode = endpoint.body_mode;
+        match.execution = endpoint.execution;
         return true;
       }
     }
     return false;
   };
-  if (auto exact = exact_.find(std::string(path)); exact != exact_.end()) {
+  if (auto exact = exact_.find(path); exact != exact_.end()) {
     if (pick(exact->second)) return match;
   }
   for (const auto& route : prefixes_) {

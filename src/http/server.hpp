@@ -15,7 +15,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 5000;  ///< 0 picks a free port (see Server::port())
   int io_threads = 2;         ///< threads that parse and frame HTTP; never block
-  int worker_threads = 32;    ///< threads that run handlers; may block on the store
+  int worker_threads = 32;    ///< threads that run blocking handlers; may block on the store
   std::size_t max_header_bytes = 64 * 1024;
   std::uint64_t max_body_bytes = 64ULL * 1024 * 1024;  ///< for buffered routes
   std::chrono::seconds idle_timeout{120};
@@ -25,7 +25,8 @@ struct ServerOptions {
 
 /// Serves a Router. Protocol: Listen() binds; Run() serves until SIGINT/SIGTERM or Stop(), then
 /// stops accepting, lets in-flight requests finish (up to shutdown_grace), and returns once all
-/// handler threads have been joined. Handlers run on the worker pool, I/O on the I/O threads.
+/// handler threads have been joined. Handlers run on the worker pool, I/O on the I/O threads;
+/// an asynchronous handler whose route never blocks runs on the I/O thread (Execution::INLINE).
 class Server {
  public:
   Server(ServerOptions options, const Router& router);

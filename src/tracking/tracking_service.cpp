@@ -23,6 +23,34 @@ std::optional<std::string> NextToken(std::int64_t offset, std::size_t returned,
   return search::EncodePageToken(offset + max_results);
 }
 
+/// The run a create request asks for, with MLflow's defaults (experiment 0, a random name, the
+/// mlflow.runName tag, now as start time). Fails on an invalid tag or conflicting names.
+Result<store::NewRun> NewRunOf(CreateRunRequest request) {
+  if (request.experiment_id.empty()) request.experiment_id = "0";
+  for (const auto& tag : request.tags) MLTF_TRY(ValidateTag(tag));
+  std::optional<std::string> tag_name;
+  for (const auto& tag : request.tags) {
+    if (tag.key == kRunNameTag) tag_name = tag.value;
+  }
+  if (!request.run_name.empty() && tag_name && *tag_name != request.run_name) {
+    return Fail(Error::InvalidParameter(fmt::format(
+        "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different "
+        "values (run_name='{}', mlflow.runName='{}').",
+        request.run_name, *tag_name)));
+  }
+  std::string run_name = !request.run_name.empty() ? request.run_name
+                         : tag_name                ? *tag_name
+                                                   : RandomRunName();
+  if (!tag_name) request.tags.push_back({std::string(kRunNameTag), run_name});
+  store::NewRun run{NewRunId(),
+                    request.experiment_id,
+                    request.user_id,
+                    run_name,
+                    request.start_time ? request.start_time : std::optional(NowMillis()),
+                    std::move(request.tags)};
+  return run;
+}
+
 }  // namespace
 
 Result<std::string> TrackingService::CreateExperiment(
@@ -85,36 +113,27 @@ Result<ExperimentPage> TrackingService::SearchExperiments(const SearchExperiment
 }
 
 Result<Run> TrackingService::CreateRun(CreateRunRequest request) {
-  if (request.experiment_id.empty()) request.experiment_id = "0";
-  for (const auto& tag : request.tags) MLTF_TRY(ValidateTag(tag));
-  std::optional<std::string> tag_name;
-  for (const auto& tag : request.tags) {
-    if (tag.key == kRunNameTag) tag_name = tag.value;
-  }
-  if (!request.run_name.empty() && tag_name && *tag_name != request.run_name) {
-    return Fail(Error::InvalidParameter(fmt::format(
-        "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different "
-        "values (run_name='{}', mlflow.runName='{}').",
-        request.run_name, *tag_name)));
-  }
-  std::string run_name = !request.run_name.empty() ? request.run_name
-                         : tag_name                ? *tag_name
-                                                   : RandomRunName();
-  if (!tag_name) request.tags.push_back({std::string(kRunNameTag), run_name});
-  store::NewRun run{NewRunId(),
-                    request.experiment_id,
-                    request.user_id,
-                    run_name,
-                    request.start_time ? request.start_time : std::optional(NowMillis()),
-                    std::move(request.tags)};
-  return store_.CreateRun(run);
+  return AwaitCallback<Run>(
+      [&](Callback<Run> done) { CreateRunAsync(std::move(request), std::move(done)); });
+}
+
+void TrackingService::CreateRunAsync(CreateRunRequest request, Callback<Run> done) {
+  auto run = NewRunOf(std::move(request));
+  if (!run) return done(Fail(std::move(run).error()));
+  store_.CreateRunAsync(std::move(*run), std::move(done));
 }
 
 Result<Run> TrackingService::GetRun(const std::string& run_id) { return store_.GetRun(run_id); }
 
 Result<RunInfo> TrackingService::UpdateRun(const std::string& run_id,
                                            const store::RunUpdate& update) {
-  return store_.UpdateRun(run_id, update);
+  return AwaitCallback<RunInfo>(
+      [&](Callback<RunInfo> done) { UpdateRunAsync(run_id, update, std::move(done)); });
+}
+
+void TrackingService::UpdateRunAsync(std::string run_id, store::RunUpdate update,
+                                     Callback<RunInfo> done) {
+  store_.UpdateRunAsync(std::move(run_id), std::move(update), std::move(done));
 }
 
 Result<void> TrackingService::DeleteRun(const std::string& run_id) {
@@ -126,18 +145,39 @@ Result<void> TrackingService::RestoreRun(const std::string& run_id) {
 }
 
 Result<void> TrackingService::LogMetric(const std::string& run_id, const Metric& metric) {
-  MLTF_TRY(ValidateMetric(metric));
-  return store_.LogBatch(run_id, {metric}, {}, {});
+  return AwaitCallback<void>(
+      [&](Callback<void> done) { LogMetricAsync(run_id, metric, std::move(done)); });
+}
+
+void TrackingService::LogMetricAsync(std::string run_id, Metric metric, Callback<void> done) {
+  if (auto valid = ValidateMetric(metric); !valid) return done(std::move(valid));
+  std::vector<Metric> metrics;
+  metrics.push_back(std::move(metric));
+  store_.LogBatchAsync(std::move(run_id), std::move(metrics), {}, {}, std::move(done));
 }
 
 Result<void> TrackingService::LogParam(const std::string& run_id, const Param& param) {
-  MLTF_TRY(ValidateParam(param));
-  return store_.LogBatch(run_id, {}, {param}, {});
+  return AwaitCallback<void>(
+      [&](Callback<void> done) { LogParamAsync(run_id, param, std::move(done)); });
+}
+
+void TrackingService::LogParamAsync(std::string run_id, Param param, Callback<void> done) {
+  if (auto valid = ValidateParam(param); !valid) return done(std::move(valid));
+  std::vector<Param> params;
+  params.push_back(std::move(param));
+  store_.LogBatchAsync(std::move(run_id), {}, std::move(params), {}, std::move(done));
 }
 
 Result<void> TrackingService::SetTag(const std::string& run_id, const Tag& tag) {
-  MLTF_TRY(ValidateTag(tag));
-  return store_.LogBatch(run_id, {}, {}, {tag});
+  return AwaitCallback<void>(
+      [&](Callback<void> done) { SetTagAsync(run_id, tag, std::move(done)); });
+}
+
+void TrackingService::SetTagAsync(std::string run_id, Tag tag, Callback<void> done) {
+  if (auto valid = ValidateTag(tag); !valid) return done(std::move(valid));
+  std::vector<Tag> tags;
+  tags.push_back(std::move(tag));
+  store_.LogBatchAsync(std::move(run_id), {}, {}, std::move(tags), std::move(done));
 }
 
 Result<void> TrackingService::DeleteTag(const std::string& run_id, const std::string& key) {
@@ -148,8 +188,16 @@ Result<void> TrackingService::LogBatch(const std::string& run_id,
                                        const std::vector<Metric>& metrics,
                                        const std::vector<Param>& params,
                                        const std::vector<Tag>& tags) {
-  MLTF_TRY(ValidateBatch(metrics, params, tags));
-  return store_.LogBatch(run_id, metrics, params, tags);
+  return AwaitCallback<void>(
+      [&](Callback<void> done) { LogBatchAsync(run_id, metrics, params, tags, std::move(done)); });
+}
+
+void TrackingService::LogBatchAsync(std::string run_id, std::vector<Metric> metrics,
+                                    std::vector<Param> params, std::vector<Tag> tags,
+                                    Callback<void> done) {
+  if (auto valid = ValidateBatch(metrics, params, tags); !valid) return done(std::move(valid));
+  store_.LogBatchAsync(std::move(run_id), std::move(metrics), std::move(params), std::move(tags),
+                       std::move(done));
 }
 
 Result<void> TrackingService::LogModel(const std::string& run_id, const std::string& model_json) {
@@ -204,11 +252,7 @@ Result<MetricHistory> TrackingService::GetMetricHistory(const std::string& run_i
   if (max_results) MLTF_TRY(ValidateMaxResults(*max_results, 1'000'000'000));
   MLTF_ASSIGN_OR_RETURN(offset, OffsetOf(page_token));
   MLTF_ASSIGN_OR_RETURN(page, store_.GetMetricHistory({run_id, metric_key, max_results, offset}));
-  MetricHistory history;
-  history.metrics.reserve(page.points.size());
-  for (const auto& point : page.points) {
-    history.metrics.push_back({metric_key, point.value, point.timestamp, point.step});
-  }
+  MetricHistory history{metric_key, std::move(page.points), std::nullopt};
   if (page.more && max_results) {
     history.next_page_token = search::EncodePageToken(offset + *max_results);
   }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/callback.hpp"
 #include "common/error.hpp"
 #include "tracking/entities/entities.hpp"
 #include "tracking/store/tracking_store.hpp"
@@ -21,8 +22,10 @@ struct RunPage {
   std::optional<std::string> next_page_token;
 };
 
+/// A page of one metric's history: the key once, then the points in step order.
 struct MetricHistory {
-  std::vector<Metric> metrics;
+  std::string key;
+  std::vector<store::MetricPoint> points;
   std::optional<std::string> next_page_token;
 };
 
@@ -88,6 +91,22 @@ class TrackingService {
   Result<RunPage> SearchRuns(const SearchRunsRequest& request);
   Result<std::vector<DatasetSummary>> SearchDatasets(
       const std::vector<std::string>& experiment_ids);
+
+  // Asynchronous variants of the hot writes: the same rules and failures, answered through
+  // `done` (exactly once): on the calling thread before returning when validation fails,
+  // otherwise when the store has made the write durable, possibly on another thread. The
+  // synchronous variants above wait for these.
+
+  void CreateRunAsync(CreateRunRequest request, Callback<Run> done);
+  void UpdateRunAsync(std::string run_id, store::RunUpdate update, Callback<RunInfo> done);
+  void LogMetricAsync(std::string run_id, Metric metric, Callback<void> done);
+  void LogParamAsync(std::string run_id, Param param, Callback<void> done);
+  void SetTagAsync(std::string run_id, Tag tag, Callback<void> done);
+  void LogBatchAsync(std::string run_id, std::vector<Metric> metrics, std::vector<Param> params,
+                     std::vector<Tag> tags, Callback<void> done);
+  /// True when the *Async methods never block the calling thread, so an HTTP I/O thread may
+  /// call them (see TrackingStore::AsyncWritesNeverBlock).
+  [[nodiscard]] bool AsyncWritesNeverBlock() const { return store_.AsyncWritesNeverBlock(); }
 
  private:
   store::TrackingStore& store_;

@@ -56,6 +56,31 @@ void WriteMetric(JsonWriter& json, const Metric& metric) {
   json.EndObject();
 }
 
+void WriteMetricPoints(JsonWriter& json, std::string_view key,
+                       std::span<const store::MetricPoint> points, std::string_view run_id) {
+  std::string head = "{\"key\":";
+  AppendJsonString(head, key);
+  head += ",\"value\":";
+  std::string tail;
+  if (!run_id.empty()) {
+    tail = ",\"run_id\":";
+    AppendJsonString(tail, run_id);
+  }
+  tail += "}";
+  json.Reserve(points.size() * (head.size() + tail.size() + 56));
+  for (const auto& point : points) {
+    json.BeginObject();  // places the separating comma; the members follow verbatim
+    json.AppendVerbatim(std::string_view(head).substr(1));
+    json.AppendMetricDouble(point.value);
+    json.AppendVerbatim(",\"timestamp\":");
+    json.AppendInt(point.timestamp);
+    json.AppendVerbatim(",\"step\":");
+    json.AppendInt(point.step);
+    json.AppendVerbatim(tail);
+    json.ValueWritten();
+  }
+}
+
 void WriteRun(JsonWriter& json, const Run& run, bool with_inputs) {
   json.BeginObject();
   json.Key("info");

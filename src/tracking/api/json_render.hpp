@@ -2,13 +2,22 @@
 #pragma once
 
 #include "common/json_writer.hpp"
+#include <span>
+#include <string_view>
+
 #include "tracking/entities/entities.hpp"
+#include "tracking/store/tracking_store.hpp"
 
 namespace mltf::tracking::api {
 
 void WriteExperiment(JsonWriter& json, const Experiment& experiment);
 void WriteRunInfo(JsonWriter& json, const RunInfo& info);
 void WriteMetric(JsonWriter& json, const Metric& metric);
+/// The points of one metric as `{"key", "value", "timestamp", "step"[, "run_id"]}` objects,
+/// without an enclosing array: the hot path of metric history, so the constant text of every
+/// object is escaped once, not per point.
+void WriteMetricPoints(JsonWriter& json, std::string_view key,
+                       std::span<const store::MetricPoint> points, std::string_view run_id = {});
 /// `with_inputs`: runs/get and runs/search answer `"inputs": {}` even when empty; runs/create
 /// leaves the field out.
 void WriteRun(JsonWriter& json, const Run& run, bool with_inputs = true);

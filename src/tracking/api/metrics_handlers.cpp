@@ -20,17 +20,6 @@ constexpr std::int64_t kMaxBulkResults = 25000;
 constexpr std::int64_t kDefaultIntervalResults = 320;
 constexpr std::int64_t kMaxIntervalResults = 1000;
 
-void WriteMetricWithRun(JsonWriter& json, const Metric& metric, std::string_view run_id) {
-  json.BeginObject();
-  json.Field("key", metric.key);
-  json.Key("value");
-  json.MetricDouble(metric.value);
-  json.Field("timestamp", metric.timestamp);
-  json.Field("step", metric.step);
-  json.Field("run_id", run_id);
-  json.EndObject();
-}
-
 Result<std::vector<std::string>> BulkRunIds(const RequestMessage& message, std::string_view name) {
   MLTF_ASSIGN_OR_RETURN(run_ids, message.StringList(name));
   if (run_ids.empty()) {
@@ -79,10 +68,10 @@ void RegisterMetricRoutes(http::Router& router, TrackingService& service) {
                                                                   page_token.value_or("")));
           JsonWriter json;
           json.BeginObject();
-          if (!history.metrics.empty()) {
+          if (!history.points.empty()) {
             json.Key("metrics");
             json.BeginArray();
-            for (const auto& metric : history.metrics) WriteMetric(json, metric);
+            WriteMetricPoints(json, history.key, history.points);
             json.EndArray();
           }
           if (history.next_page_token) json.Field("next_page_token", *history.next_page_token);
@@ -107,8 +96,8 @@ void RegisterMetricRoutes(http::Router& router, TrackingService& service) {
             if (remaining <= 0) break;
             MLTF_ASSIGN_OR_RETURN(history,
                                   service.GetMetricHistory(run_id, metric_key, remaining, ""));
-            for (const auto& metric : history.metrics) WriteMetricWithRun(json, metric, run_id);
-            remaining -= static_cast<std::int64_t>(history.metrics.size());
+            WriteMetricPoints(json, history.key, history.points, run_id);
+            remaining -= static_cast<std::int64_t>(history.points.size());
           }
           json.EndArray();
           json.EndObject();
@@ -142,14 +131,16 @@ void RegisterMetricRoutes(http::Router& router, TrackingService& service) {
             MLTF_ASSIGN_OR_RETURN(history,
                                   service.GetMetricHistory(run_id, metric_key, std::nullopt, ""));
             std::vector<std::int64_t> steps;
-            for (const auto& metric : history.metrics) {
-              if (start_step && (metric.step < *start_step || metric.step > *end_step)) continue;
-              if (steps.empty() || steps.back() != metric.step) steps.push_back(metric.step);
+            for (const auto& point : history.points) {
+              if (start_step && (point.step < *start_step || point.step > *end_step)) continue;
+              if (steps.empty() || steps.back() != point.step) steps.push_back(point.step);
             }
             auto chosen = SampleSteps(steps, wanted);
-            for (const auto& metric : history.metrics) {
-              if (chosen.contains(metric.step)) WriteMetricWithRun(json, metric, run_id);
+            std::vector<store::MetricPoint> sampled;
+            for (const auto& point : history.points) {
+              if (chosen.contains(point.step)) sampled.push_back(point);
             }
+            WriteMetricPoints(json, history.key, sampled, run_id);
           }
           json.EndArray();
           json.EndObject();

@@ -92,29 +92,123 @@ std::string RenderRun(std::string_view field, const Run& run, bool with_inputs) 
   return json.Take();
 }
 
+std::string RenderRunInfo(const RunInfo& info) {
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("run_info");
+  WriteRunInfo(json, info);
+  json.EndObject();
+  return json.Take();
+}
+
+/// A callback that answers `reply` with "{}", or with the error.
+Callback<void> AnswerEmpty(http::JsonReply reply) {
+  return [reply = std::move(reply)](Result<void> outcome) mutable {
+    if (!outcome) return reply(Fail(std::move(outcome).error()));
+    reply(http::EmptyJson());
+  };
+}
+
+/// A callback that answers `reply` with `render(value)`, or with the error. `render` runs on
+/// the thread that completes the write.
+template <typename T, typename Render>
+Callback<T> AnswerWith(http::JsonReply reply, Render render) {
+  return [reply = std::move(reply), render = std::move(render)](Result<T> outcome) mutable {
+    if (!outcome) return reply(Fail(std::move(outcome).error()));
+    reply(render(*outcome));
+  };
+}
+
+/// The fields of runs/log-metric.
+Result<Metric> LogMetricFields(const RequestMessage& message) {
+  Metric metric;
+  MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
+  metric.key = std::move(key);
+  MLTF_ASSIGN_OR_RETURN(value, message.Double("value"));
+  if (!value) return Fail(http::MissingParameter("value"));
+  metric.value = *value;
+  MLTF_ASSIGN_OR_RETURN(timestamp, message.Int64("timestamp"));
+  if (!timestamp) return Fail(http::MissingParameter("timestamp"));
+  metric.timestamp = *timestamp;
+  MLTF_ASSIGN_OR_RETURN(step, message.Int64("step"));
+  metric.step = step.value_or(0);
+  return metric;
+}
+
+/// The `{key, value}` of runs/log-parameter and runs/set-tag; `value` is required (may be "").
+Result<std::pair<std::string, std::string>> KeyValueFields(const RequestMessage& message) {
+  MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
+  MLTF_ASSIGN_OR_RETURN(value, message.String("value"));
+  if (!value) return Fail(http::MissingParameter("value"));
+  return std::pair{std::move(key), std::move(*value)};
+}
+
+/// The fields of runs/create.
+Result<CreateRunRequest> CreateRunFields(const RequestMessage& message) {
+  CreateRunRequest request;
+  MLTF_ASSIGN_OR_RETURN(experiment_id, message.String("experiment_id"));
+  request.experiment_id = experiment_id.value_or("");
+  MLTF_ASSIGN_OR_RETURN(user_id, message.String("user_id"));
+  request.user_id = user_id.value_or("");
+  MLTF_ASSIGN_OR_RETURN(run_name, message.String("run_name"));
+  request.run_name = run_name.value_or("");
+  MLTF_ASSIGN_OR_RETURN(start_time, message.Int64("start_time"));
+  request.start_time = start_time;
+  MLTF_ASSIGN_OR_RETURN(tags, TagsField(message, "tags"));
+  request.tags = std::move(tags);
+  return request;
+}
+
+/// The fields of runs/update.
+Result<store::RunUpdate> RunUpdateFields(const RequestMessage& message) {
+  store::RunUpdate update;
+  MLTF_ASSIGN_OR_RETURN(status, RunStatusField(message, "status"));
+  update.status = status;
+  MLTF_ASSIGN_OR_RETURN(end_time, message.Int64("end_time"));
+  update.end_time = end_time;
+  MLTF_ASSIGN_OR_RETURN(run_name, message.String("run_name"));
+  update.run_name = run_name;
+  return update;
+}
+
+/// The metrics of runs/log-batch.
+Result<std::vector<Metric>> BatchMetricsField(const RequestMessage& message) {
+  std::vector<Metric> metrics;
+  MLTF_ASSIGN_OR_RETURN(metric_array, message.Array("metrics"));
+  if (metric_array) {
+    metrics.reserve(metric_array->size());
+    for (simdjson::dom::element item : *metric_array) {
+      MLTF_ASSIGN_OR_RETURN(metric, ParseMetric(item));
+      metrics.push_back(std::move(metric));
+    }
+  }
+  return metrics;
+}
+
 }  // namespace
 
 void RegisterRunRoutes(http::Router& router, TrackingService& service) {
   auto route = [&](Method method, std::string_view path, http::JsonHandler handler) {
     http::AddApiRoute(router, method, path, http::JsonEndpoint(std::move(handler)));
   };
+  // The hot writes answer when their write commits. Their handlers only parse, validate and
+  // queue, so when the store's queueing never blocks they run on the I/O thread: no hand-off to
+  // a worker and back for each request.
+  auto write_route = [&](Method method, std::string_view path, http::AsyncJsonHandler handler) {
+    http::AddApiRoute(
+        router, method, path, http::AsyncJsonEndpoint(std::move(handler)),
+        service.AsyncWritesNeverBlock() ? http::Execution::INLINE : http::Execution::WORKER);
+  };
 
-  route(Method::POST, "/mlflow/runs/create",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
-          CreateRunRequest request;
-          MLTF_ASSIGN_OR_RETURN(experiment_id, message.String("experiment_id"));
-          request.experiment_id = experiment_id.value_or("");
-          MLTF_ASSIGN_OR_RETURN(user_id, message.String("user_id"));
-          request.user_id = user_id.value_or("");
-          MLTF_ASSIGN_OR_RETURN(run_name, message.String("run_name"));
-          request.run_name = run_name.value_or("");
-          MLTF_ASSIGN_OR_RETURN(start_time, message.Int64("start_time"));
-          request.start_time = start_time;
-          MLTF_ASSIGN_OR_RETURN(tags, TagsField(message, "tags"));
-          request.tags = std::move(tags);
-          MLTF_ASSIGN_OR_RETURN(run, service.CreateRun(std::move(request)));
-          return RenderRun("run", run, false);
-        });
+  write_route(Method::POST, "/mlflow/runs/create",
+              [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
+                auto request = CreateRunFields(message);
+                if (!request) return reply(Fail(std::move(request).error()));
+                service.CreateRunAsync(std::move(*request),
+                                       AnswerWith<Run>(std::move(reply), [](const Run& run) {
+                                         return RenderRun("run", run, false);
+                                       }));
+              });
 
   route(Method::GET, "/mlflow/runs/get",
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
@@ -123,24 +217,15 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
           return RenderRun("run", run, true);
         });
 
-  route(Method::POST, "/mlflow/runs/update",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
-          MLTF_ASSIGN_OR_RETURN(run_id, RunIdField(message));
-          store::RunUpdate update;
-          MLTF_ASSIGN_OR_RETURN(status, RunStatusField(message, "status"));
-          update.status = status;
-          MLTF_ASSIGN_OR_RETURN(end_time, message.Int64("end_time"));
-          update.end_time = end_time;
-          MLTF_ASSIGN_OR_RETURN(run_name, message.String("run_name"));
-          update.run_name = run_name;
-          MLTF_ASSIGN_OR_RETURN(info, service.UpdateRun(run_id, update));
-          JsonWriter json;
-          json.BeginObject();
-          json.Key("run_info");
-          WriteRunInfo(json, info);
-          json.EndObject();
-          return json.Take();
-        });
+  write_route(Method::POST, "/mlflow/runs/update",
+              [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
+                auto run_id = RunIdField(message);
+                if (!run_id) return reply(Fail(std::move(run_id).error()));
+                auto update = RunUpdateFields(message);
+                if (!update) return reply(Fail(std::move(update).error()));
+                service.UpdateRunAsync(std::move(*run_id), std::move(*update),
+                                       AnswerWith<RunInfo>(std::move(reply), RenderRunInfo));
+              });
 
   route(Method::POST, "/mlflow/runs/delete",
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
@@ -156,43 +241,37 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/runs/log-metric",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
-          MLTF_ASSIGN_OR_RETURN(run_id, RunIdField(message));
-          Metric metric;
-          MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
-          metric.key = std::move(key);
-          MLTF_ASSIGN_OR_RETURN(value, message.Double("value"));
-          if (!value) return Fail(http::MissingParameter("value"));
-          metric.value = *value;
-          MLTF_ASSIGN_OR_RETURN(timestamp, message.Int64("timestamp"));
-          if (!timestamp) return Fail(http::MissingParameter("timestamp"));
-          metric.timestamp = *timestamp;
-          MLTF_ASSIGN_OR_RETURN(step, message.Int64("step"));
-          metric.step = step.value_or(0);
-          MLTF_TRY(service.LogMetric(run_id, metric));
-          return http::EmptyJson();
-        });
+  write_route(Method::POST, "/mlflow/runs/log-metric",
+              [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
+                auto run_id = RunIdField(message);
+                if (!run_id) return reply(Fail(std::move(run_id).error()));
+                auto metric = LogMetricFields(message);
+                if (!metric) return reply(Fail(std::move(metric).error()));
+                service.LogMetricAsync(std::move(*run_id), std::move(*metric),
+                                       AnswerEmpty(std::move(reply)));
+              });
 
-  route(Method::POST, "/mlflow/runs/log-parameter",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
-          MLTF_ASSIGN_OR_RETURN(run_id, RunIdField(message));
-          MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
-          MLTF_ASSIGN_OR_RETURN(value, message.String("value"));
-          if (!value) return Fail(http::MissingParameter("value"));
-          MLTF_TRY(service.LogParam(run_id, Param{key, *value}));
-          return http::EmptyJson();
-        });
+  write_route(Method::POST, "/mlflow/runs/log-parameter",
+              [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
+                auto run_id = RunIdField(message);
+                if (!run_id) return reply(Fail(std::move(run_id).error()));
+                auto fields = KeyValueFields(message);
+                if (!fields) return reply(Fail(std::move(fields).error()));
+                service.LogParamAsync(std::move(*run_id),
+                                      Param{std::move(fields->first), std::move(fields->second)},
+                                      AnswerEmpty(std::move(reply)));
+              });
 
-  route(Method::POST, "/mlflow/runs/set-tag",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
-          MLTF_ASSIGN_OR_RETURN(run_id, RunIdField(message));
-          MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
-          MLTF_ASSIGN_OR_RETURN(value, message.String("value"));
-          if (!value) return Fail(http::MissingParameter("value"));
-          MLTF_TRY(service.SetTag(run_id, Tag{key, *value}));
-          return http::EmptyJson();
-        });
+  write_route(Method::POST, "/mlflow/runs/set-tag",
+              [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
+                auto run_id = RunIdField(message);
+                if (!run_id) return reply(Fail(std::move(run_id).error()));
+                auto fields = KeyValueFields(message);
+                if (!fields) return reply(Fail(std::move(fields).error()));
+                service.SetTagAsync(std::move(*run_id),
+                                    Tag{std::move(fields->first), std::move(fields->second)},
+                                    AnswerEmpty(std::move(reply)));
+              });
 
   route(Method::POST, "/mlflow/runs/delete-tag",
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
@@ -202,23 +281,19 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/runs/log-batch",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
-          MLTF_ASSIGN_OR_RETURN(run_id, RunIdField(message));
-          std::vector<Metric> metrics;
-          MLTF_ASSIGN_OR_RETURN(metric_array, message.Array("metrics"));
-          if (metric_array) {
-            metrics.reserve(metric_array->size());
-            for (simdjson::dom::element item : *metric_array) {
-              MLTF_ASSIGN_OR_RETURN(metric, ParseMetric(item));
-              metrics.push_back(std::move(metric));
-            }
-          }
-          MLTF_ASSIGN_OR_RETURN(params, TagsField(message, "params"));
-          MLTF_ASSIGN_OR_RETURN(tags, TagsField(message, "tags"));
-          MLTF_TRY(service.LogBatch(run_id, metrics, params, tags));
-          return http::EmptyJson();
-        });
+  write_route(Method::POST, "/mlflow/runs/log-batch",
+              [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
+                auto run_id = RunIdField(message);
+                if (!run_id) return reply(Fail(std::move(run_id).error()));
+                auto metrics = BatchMetricsField(message);
+                if (!metrics) return reply(Fail(std::move(metrics).error()));
+                auto params = TagsField(message, "params");
+                if (!params) return reply(Fail(std::move(params).error()));
+                auto tags = TagsField(message, "tags");
+                if (!tags) return reply(Fail(std::move(tags).error()));
+                service.LogBatchAsync(std::move(*run_id), std::move(*metrics), std::move(*params),
+                                      std::move(*tags), AnswerEmpty(std::move(reply)));
+              });
 
   route(Method::POST, "/mlflow/runs/log-model",
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {

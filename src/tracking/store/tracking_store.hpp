@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/callback.hpp"
 #include "common/error.hpp"
 #include "tracking/entities/entities.hpp"
 
@@ -114,6 +115,30 @@ class TrackingStore {
   virtual Result<std::vector<Run>> SearchRuns(const RunQuery& query) = 0;
   virtual Result<std::vector<DatasetSummary>> SearchDatasets(
       const std::vector<std::string>& experiment_ids) = 0;
+
+  // Asynchronous variants of the hot writes: the same operation and failures, answered through
+  // `done` (exactly once, on any thread) once the write is durable or has failed. The defaults
+  // run the synchronous operation on the calling thread, so they block until it is done; a
+  // store that queues writes instead overrides them and AsyncWritesNeverBlock(). Arguments
+  // come by value so that such a store can move them into its queued write.
+  // NOLINTBEGIN(performance-unnecessary-value-param)
+
+  /// LogBatch, answered through `done`.
+  virtual void LogBatchAsync(std::string run_id, std::vector<Metric> metrics,
+                             std::vector<Param> params, std::vector<Tag> tags,
+                             Callback<void> done) {
+    done(LogBatch(run_id, metrics, params, tags));
+  }
+  /// CreateRun, answered with the created run through `done`.
+  virtual void CreateRunAsync(NewRun run, Callback<Run> done) { done(CreateRun(run)); }
+  /// UpdateRun, answered through `done`.
+  virtual void UpdateRunAsync(std::string run_id, RunUpdate update, Callback<RunInfo> done) {
+    done(UpdateRun(run_id, update));
+  }
+  // NOLINTEND(performance-unnecessary-value-param)
+  /// True when the *Async methods return without waiting for the database (or anything else),
+  /// so that a thread that must never block, such as an HTTP I/O thread, may call them.
+  [[nodiscard]] virtual bool AsyncWritesNeverBlock() const { return false; }
 };
 
 }  // namespace mltf::tracking::store

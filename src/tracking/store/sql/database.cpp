@@ -1,4 +1,4 @@
-// database.cpp - group commit writer, reader pool, migrations.
+// database.cpp - the writer thread and its group commit, the reader pool, migrations.
 #include "tracking/store/sql/database.hpp"
 
 #include <fmt/format.h>
@@ -24,6 +24,7 @@ Result<std::unique_ptr<Database>> Database::Open(ConnectionFactory factory,
   MLTF_ASSIGN_OR_RETURN(writer, factory(false));
   std::unique_ptr<Database> database(new Database(std::move(factory), options, std::move(writer)));
   MLTF_TRY(database->Migrate());
+  database->writer_thread_ = std::jthread([raw = database.get()] { raw->WriterLoop(); });
   return database;
 }
 
@@ -69,59 +70,69 @@ Result<void> Database::Migrate() {
 }
 
 Result<void> Database::Write(const Work& work) {
-  PendingWrite pending{&work, std::nullopt};
-  {
-    std::lock_guard lock(write_mutex_);
-    if (closing_) return Fail(Error::Unavailable("The store is shutting down."));
-    queue_.push_back(&pending);
-    if (!leading_) {
-      leading_ = true;
-      pending.state.store(PendingWrite::LEAD, std::memory_order_relaxed);
-    }
-  }
-  while (true) {
-    int state = pending.state.load(std::memory_order_acquire);
-    if (state == PendingWrite::DONE) break;
-    if (state == PendingWrite::LEAD) {
-      Lead();
-      continue;
-    }
-    pending.state.wait(PendingWrite::WAITING, std::memory_order_acquire);
-  }
-  return std::move(*pending.outcome);
+  return AwaitCallback<void>([&](Callback<void> done) {
+    WriteAsync([&work](SqlConnection& db) { return work(db); }, std::move(done));
+  });
 }
 
-void Database::Lead() {
-  std::vector<PendingWrite*> group;
-  {
-    std::lock_guard lock(write_mutex_);
-    while (!queue_.empty() && group.size() < options_.max_group) {
-      group.push_back(queue_.front());
-      queue_.pop_front();
-    }
-  }
-  CommitGroup(group);
-  for (auto* pending : group) {
-    // `pending` may be gone as soon as it sees DONE: notify through a copy of the pointer to the
-    // atomic only before the store, never after.
-    pending->state.store(PendingWrite::DONE, std::memory_order_release);
-    pending->state.notify_one();
-  }
-  std::lock_guard lock(write_mutex_);
-  if (queue_.empty()) {
-    leading_ = false;
-    idle_.notify_all();
+void Database::ReportCallbackFailure(std::string_view what) {
+  spdlog::error("store: a write's completion callback threw: {}", what);
+}
+
+void Database::Enqueue(std::unique_ptr<PendingWrite> write) {
+  std::unique_lock lock(write_mutex_);
+  if (closing_) {
+    lock.unlock();
+    write->Answer(Fail(Error::Unavailable("The store is shutting down.")));
     return;
   }
-  // Hand the lead to the oldest waiter; this thread's own write is already done.
-  PendingWrite* next = queue_.front();
-  next->state.store(PendingWrite::LEAD, std::memory_order_release);
-  next->state.notify_one();
+  queue_.push_back(std::move(write));
+  bool wake = std::exchange(writer_sleeping_, false);
+  lock.unlock();
+  // Outside the lock, so the writer does not wake into a held mutex. Only a sleeping writer
+  // needs the (system call) wake-up; a busy one finds the queue when its commit is done.
+  if (wake) queue_ready_.notify_one();
 }
 
-void Database::CommitGroup(std::vector<PendingWrite*>& group) {
+void Database::WriterLoop() {
+  std::vector<std::unique_ptr<PendingWrite>> group;
+  while (true) {
+    try {
+      if (!TakeGroup(group)) return;  // closing, and everything queued is answered
+      CommitGroup(group);
+    } catch (const std::exception& error) {
+      // Only allocations throw here, before the COMMIT: nothing in the group was answered yet.
+      spdlog::error("store: group commit failed error={}", error.what());
+      (void)writer_->Execute("ROLLBACK");
+      for (auto& pending : group) {
+        pending->Answer(Fail(Error::Internal("Internal error while writing.")));
+      }
+    }
+    group.clear();
+  }
+}
+
+bool Database::TakeGroup(std::vector<std::unique_ptr<PendingWrite>>& group) {
+  std::unique_lock lock(write_mutex_);
+  while (queue_.empty() && !closing_) {
+    writer_sleeping_ = true;
+    queue_ready_.wait(lock);
+  }
+  writer_sleeping_ = false;
+  if (queue_.empty()) return false;
+  if (queue_.size() <= options_.max_group) {
+    group.swap(queue_);  // the emptied group's capacity becomes the queue's
+  } else {
+    auto split = queue_.begin() + static_cast<std::ptrdiff_t>(options_.max_group);
+    group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(split));
+    queue_.erase(queue_.begin(), split);
+  }
+  return true;
+}
+
+void Database::CommitGroup(std::vector<std::unique_ptr<PendingWrite>>& group) {
   auto fail_all = [&](const Error& error) {
-    for (auto* pending : group) pending->outcome = Fail(error);
+    for (auto& pending : group) pending->Answer(Fail(error));
   };
   if (auto begun = RunCached(*writer_, "BEGIN IMMEDIATE"); !begun) {
     return fail_all(begun.error());
@@ -129,14 +140,17 @@ void Database::CommitGroup(std::vector<PendingWrite*>& group) {
   std::vector<Result<void>> outcomes;
   outcomes.reserve(group.size());
   bool single = group.size() == 1;
-  for (auto* pending : group) {
+  for (auto& pending : group) {
     // A lone write needs no savepoint: its failure rolls back the whole transaction below.
     if (!single) (void)RunCached(*writer_, "SAVEPOINT write");
     Result<void> outcome = [&]() -> Result<void> {
       try {
-        return (*pending->work)(*writer_);
+        return pending->Run(*writer_);
       } catch (const std::exception& error) {
         spdlog::error("store: write failed with an exception: {}", error.what());
+        return Fail(Error::Internal("Internal error while writing."));
+      } catch (...) {
+        spdlog::error("store: write failed with a non-standard exception");
         return Fail(Error::Internal("Internal error while writing."));
       }
     }();
@@ -152,8 +166,9 @@ void Database::CommitGroup(std::vector<PendingWrite*>& group) {
     (void)writer_->Execute("ROLLBACK");
     return fail_all(committed.error());
   }
+  // Answered only now: a write is acknowledged once its transaction's COMMIT has returned.
   for (std::size_t idx = 0; idx < group.size(); ++idx) {
-    group[idx]->outcome = std::move(outcomes[idx]);
+    group[idx]->Answer(std::move(outcomes[idx]));
   }
 }
 
@@ -195,11 +210,12 @@ Result<void> Database::Read(const Work& work) {
 
 void Database::Close() {
   {
-    std::unique_lock lock(write_mutex_);
+    std::lock_guard lock(write_mutex_);
     if (closing_) return;
     closing_ = true;
-    idle_.wait(lock, [&] { return !leading_; });
   }
+  queue_ready_.notify_one();
+  if (writer_thread_.joinable()) writer_thread_.join();  // after it answered the queue
   std::lock_guard lock(read_mutex_);
   idle_readers_.clear();
   writer_.reset();

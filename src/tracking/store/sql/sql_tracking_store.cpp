@@ -109,13 +109,26 @@ Result<RunRow> FindRun(SqlConnection& db, std::string_view run_id) {
   return ReadRunRow(*query);
 }
 
+Error RunNotActive(std::string_view run_id) {
+  return Error::InvalidParameter(
+      fmt::format("The run {} must be in the 'active' state. Current state is deleted.", run_id));
+}
+
 Result<RunRow> FindActiveRun(SqlConnection& db, std::string_view run_id) {
   MLTF_ASSIGN_OR_RETURN(run, FindRun(db, run_id));
-  if (run.info.lifecycle_stage != LifecycleStage::ACTIVE) {
-    return Fail(Error::InvalidParameter(fmt::format(
-        "The run {} must be in the 'active' state. Current state is deleted.", run_id)));
-  }
+  if (run.info.lifecycle_stage != LifecycleStage::ACTIVE) return Fail(RunNotActive(run_id));
   return run;
+}
+
+/// The key of an active run: what a write of run data needs, without reading the whole row.
+Result<std::int64_t> FindActiveRunKey(SqlConnection& db, std::string_view run_id) {
+  MLTF_ASSIGN_OR_RETURN(query,
+                        db.Prepare("SELECT run_key, lifecycle_stage FROM runs WHERE run_uuid = ?"));
+  query->BindText(1, run_id);
+  MLTF_ASSIGN_OR_RETURN(has_row, query->Step());
+  if (!has_row) return Fail(NoRun(run_id));
+  if (query->Text(1) != "active") return Fail(RunNotActive(run_id));
+  return query->Int(0);
 }
 
 /// Loads tags, params, latest metrics and dataset inputs for `runs` (keyed by run_key).
@@ -317,6 +330,98 @@ Result<void> InsertMetrics(SqlConnection& db, std::int64_t run_key,
     upsert->Reset();
   }
   return {};
+}
+
+// The writes of the hot endpoints, each run inside a write transaction by both the synchronous
+// and the asynchronous variant of its store method.
+
+/// Logs params, tags and metrics to an active run (LogBatch).
+Result<void> WriteRunData(SqlConnection& db, std::string_view run_id,
+                          const std::vector<Metric>& metrics, const std::vector<Param>& params,
+                          const std::vector<Tag>& tags) {
+  MLTF_ASSIGN_OR_RETURN(run_key, FindActiveRunKey(db, run_id));
+  MLTF_TRY(InsertParams(db, run_key, run_id, params));
+  for (const auto& tag : tags) MLTF_TRY(UpsertTag(db, run_key, tag));
+  if (!metrics.empty()) MLTF_TRY(InsertMetrics(db, run_key, metrics));
+  return {};
+}
+
+/// Inserts a run into experiment `experiment_key` and reads it back in the same transaction,
+/// so the answer is the run as stored (CreateRun).
+Result<Run> InsertRun(SqlConnection& db, const NewRun& run, std::int64_t experiment_key) {
+  MLTF_ASSIGN_OR_RETURN(find,
+                        db.Prepare("SELECT lifecycle_stage, artifact_location FROM experiments "
+                                   "WHERE experiment_id = ?"));
+  find->BindInt(1, experiment_key);
+  MLTF_ASSIGN_OR_RETURN(has_row, find->Step());
+  if (!has_row) return Fail(NoExperiment(run.experiment_id));
+  if (find->Text(0) != "active") {
+    return Fail(Error::InvalidParameter(
+        fmt::format("The experiment {} must be in the 'active' state. Current state is deleted.",
+                    run.experiment_id)));
+  }
+  std::string artifact_uri = AppendToUri(AppendToUri(find->Text(1), run.run_id), "artifacts");
+  MLTF_ASSIGN_OR_RETURN(
+      insert, db.Prepare("INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
+                         "start_time, end_time, artifact_uri, lifecycle_stage) "
+                         "VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')"));
+  insert->BindText(1, run.run_id);
+  insert->BindInt(2, experiment_key);
+  insert->BindText(3, run.run_name);
+  insert->BindText(4, run.user_id);
+  if (run.start_time) {
+    insert->BindInt(5, *run.start_time);
+  } else {
+    insert->BindNull(5);
+  }
+  insert->BindText(6, artifact_uri);
+  MLTF_TRY(insert->Run());
+  std::int64_t run_key = db.LastInsertId();
+  for (const auto& tag : run.tags) MLTF_TRY(UpsertTag(db, run_key, tag));
+  std::vector<RunRow> rows;
+  {
+    MLTF_ASSIGN_OR_RETURN(row, FindRun(db, run.run_id));
+    rows.push_back(std::move(row));
+  }
+  std::vector<Run> runs;
+  MLTF_TRY(LoadRunData(db, rows, runs));
+  return std::move(runs.front());
+}
+
+/// Changes an active run's status, end time and name (UpdateRun).
+Result<RunInfo> ApplyRunUpdate(SqlConnection& db, std::string_view run_id,
+                               const RunUpdate& update) {
+  MLTF_ASSIGN_OR_RETURN(run, FindActiveRun(db, run_id));
+  if (update.status) run.info.status = *update.status;
+  if (update.end_time) run.info.end_time = *update.end_time;
+  MLTF_ASSIGN_OR_RETURN(write,
+                        db.Prepare("UPDATE runs SET status = ?, end_time = ? WHERE run_key = ?"));
+  write->BindText(1, RunStatusName(run.info.status));
+  if (run.info.end_time) {
+    write->BindInt(2, *run.info.end_time);
+  } else {
+    write->BindNull(2);
+  }
+  write->BindInt(3, run.run_key);
+  MLTF_TRY(write->Run());
+  if (update.run_name && !update.run_name->empty()) {
+    run.info.run_name = *update.run_name;
+    MLTF_TRY(UpsertTag(db, run.run_key, Tag{std::string(kRunNameTag), *update.run_name}));
+  }
+  return std::move(run.info);
+}
+
+/// Runs `work` (a callable `Result<T>(SqlConnection&)`) as one write and waits for its commit:
+/// the synchronous face of a write whose asynchronous variant queues the same `work`.
+template <typename W>
+auto WriteAndWait(Database& database, W&& work) -> std::invoke_result_t<W&, SqlConnection&> {
+  std::optional<std::invoke_result_t<W&, SqlConnection&>> outcome;
+  MLTF_TRY(database.Write([&](SqlConnection& db) -> Result<void> {
+    outcome.emplace(work(db));
+    if (!*outcome) return Fail(outcome->error());
+    return {};
+  }));
+  return std::move(*outcome);
 }
 
 }  // namespace
@@ -544,39 +649,16 @@ Result<void> SqlTrackingStore::SetExperimentTag(std::string_view experiment_id, 
 Result<Run> SqlTrackingStore::CreateRun(const NewRun& run) {
   auto experiment_key = ParseId(run.experiment_id);
   if (!experiment_key) return Fail(NoExperiment(run.experiment_id));
-  MLTF_TRY(database_->Write([&](SqlConnection& db) -> Result<void> {
-    MLTF_ASSIGN_OR_RETURN(find,
-                          db.Prepare("SELECT lifecycle_stage, artifact_location FROM experiments "
-                                     "WHERE experiment_id = ?"));
-    find->BindInt(1, *experiment_key);
-    MLTF_ASSIGN_OR_RETURN(has_row, find->Step());
-    if (!has_row) return Fail(NoExperiment(run.experiment_id));
-    if (find->Text(0) != "active") {
-      return Fail(Error::InvalidParameter(
-          fmt::format("The experiment {} must be in the 'active' state. Current state is deleted.",
-                      run.experiment_id)));
-    }
-    std::string artifact_uri = AppendToUri(AppendToUri(find->Text(1), run.run_id), "artifacts");
-    MLTF_ASSIGN_OR_RETURN(
-        insert, db.Prepare("INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, "
-                           "start_time, end_time, artifact_uri, lifecycle_stage) "
-                           "VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')"));
-    insert->BindText(1, run.run_id);
-    insert->BindInt(2, *experiment_key);
-    insert->BindText(3, run.run_name);
-    insert->BindText(4, run.user_id);
-    if (run.start_time) {
-      insert->BindInt(5, *run.start_time);
-    } else {
-      insert->BindNull(5);
-    }
-    insert->BindText(6, artifact_uri);
-    MLTF_TRY(insert->Run());
-    std::int64_t run_key = db.LastInsertId();
-    for (const auto& tag : run.tags) MLTF_TRY(UpsertTag(db, run_key, tag));
-    return {};
-  }));
-  return GetRun(run.run_id);
+  return WriteAndWait(*database_,
+                      [&](SqlConnection& db) { return InsertRun(db, run, *experiment_key); });
+}
+
+void SqlTrackingStore::CreateRunAsync(NewRun run, Callback<Run> done) {
+  auto experiment_key = ParseId(run.experiment_id);
+  if (!experiment_key) return done(Fail(NoExperiment(run.experiment_id)));
+  database_->WriteAsync([run = std::move(run), experiment_key = *experiment_key](
+                            SqlConnection& db) { return InsertRun(db, run, experiment_key); },
+                        std::move(done));
 }
 
 Result<Run> SqlTrackingStore::GetRun(std::string_view run_id) {
@@ -591,29 +673,15 @@ Result<Run> SqlTrackingStore::GetRun(std::string_view run_id) {
 }
 
 Result<RunInfo> SqlTrackingStore::UpdateRun(std::string_view run_id, const RunUpdate& update) {
-  RunInfo info;
-  MLTF_TRY(database_->Write([&](SqlConnection& db) -> Result<void> {
-    MLTF_ASSIGN_OR_RETURN(run, FindActiveRun(db, run_id));
-    if (update.status) run.info.status = *update.status;
-    if (update.end_time) run.info.end_time = *update.end_time;
-    MLTF_ASSIGN_OR_RETURN(write,
-                          db.Prepare("UPDATE runs SET status = ?, end_time = ? WHERE run_key = ?"));
-    write->BindText(1, RunStatusName(run.info.status));
-    if (run.info.end_time) {
-      write->BindInt(2, *run.info.end_time);
-    } else {
-      write->BindNull(2);
-    }
-    write->BindInt(3, run.run_key);
-    MLTF_TRY(write->Run());
-    if (update.run_name && !update.run_name->empty()) {
-      run.info.run_name = *update.run_name;
-      MLTF_TRY(UpsertTag(db, run.run_key, Tag{std::string(kRunNameTag), *update.run_name}));
-    }
-    info = std::move(run.info);
-    return {};
-  }));
-  return info;
+  return WriteAndWait(*database_,
+                      [&](SqlConnection& db) { return ApplyRunUpdate(db, run_id, update); });
+}
+
+void SqlTrackingStore::UpdateRunAsync(std::string run_id, RunUpdate update,
+                                      Callback<RunInfo> done) {
+  database_->WriteAsync([run_id = std::move(run_id), update = std::move(update)](
+                            SqlConnection& db) { return ApplyRunUpdate(db, run_id, update); },
+                        std::move(done));
 }
 
 Result<void> SqlTrackingStore::DeleteRun(std::string_view run_id, std::int64_t now) {
@@ -642,13 +710,19 @@ Result<void> SqlTrackingStore::RestoreRun(std::string_view run_id) {
 Result<void> SqlTrackingStore::LogBatch(std::string_view run_id, const std::vector<Metric>& metrics,
                                         const std::vector<Param>& params,
                                         const std::vector<Tag>& tags) {
-  return database_->Write([&](SqlConnection& db) -> Result<void> {
-    MLTF_ASSIGN_OR_RETURN(run, FindActiveRun(db, run_id));
-    MLTF_TRY(InsertParams(db, run.run_key, run_id, params));
-    for (const auto& tag : tags) MLTF_TRY(UpsertTag(db, run.run_key, tag));
-    if (!metrics.empty()) MLTF_TRY(InsertMetrics(db, run.run_key, metrics));
-    return {};
-  });
+  return database_->Write(
+      [&](SqlConnection& db) { return WriteRunData(db, run_id, metrics, params, tags); });
+}
+
+void SqlTrackingStore::LogBatchAsync(std::string run_id, std::vector<Metric> metrics,
+                                     std::vector<Param> params, std::vector<Tag> tags,
+                                     Callback<void> done) {
+  database_->WriteAsync(
+      [run_id = std::move(run_id), metrics = std::move(metrics), params = std::move(params),
+       tags = std::move(tags)](SqlConnection& db) {
+        return WriteRunData(db, run_id, metrics, params, tags);
+      },
+      std::move(done));
 }
 
 Result<void> SqlTrackingStore::DeleteTag(std::string_view run_id, std::string_view key) {

@@ -44,6 +44,14 @@ class SqlTrackingStore final : public TrackingStore {
   Result<std::vector<DatasetSummary>> SearchDatasets(
       const std::vector<std::string>& experiment_ids) override;
 
+  /// Queue the write on the Database's writer thread and return at once; `done` runs there
+  /// after the commit.
+  void LogBatchAsync(std::string run_id, std::vector<Metric> metrics, std::vector<Param> params,
+                     std::vector<Tag> tags, Callback<void> done) override;
+  void CreateRunAsync(NewRun run, Callback<Run> done) override;
+  void UpdateRunAsync(std::string run_id, RunUpdate update, Callback<RunInfo> done) override;
+  [[nodiscard]] bool AsyncWritesNeverBlock() const override { return true; }
+
   /// Commits pending writes and closes the database.
   void Close() { database_->Close(); }
 

@@ -22,7 +22,8 @@ struct SqliteOptions {
 
 /// A SQLite connection in WAL mode with foreign keys off (the store keeps integrity in its
 /// transactions), case-sensitive LIKE (MLflow's LIKE is case-sensitive) and a busy timeout.
-/// Not thread-safe.
+/// A writable connection to a file checkpoints the WAL on a background thread of its own rather
+/// than inside its commits. Not thread-safe.
 class SqliteConnection final : public sql::SqlConnection {
  public:
   /// Opens (creating if allowed) the database. Fails with INTERNAL_ERROR naming the path.
@@ -36,9 +37,12 @@ class SqliteConnection final : public sql::SqlConnection {
   [[nodiscard]] std::int64_t ChangedRows() const override;
 
  private:
-  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  class Checkpointer;
+
+  explicit SqliteConnection(sqlite3* db);
 
   sqlite3* db_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // writable file connections only
   std::unordered_map<std::string, std::unique_ptr<sql::SqlStatement>> statements_;
 };
 
