@@ -60,15 +60,15 @@ class ScratchStore {
     dir_ = std::filesystem::temp_directory_path() / ("mltf-bench-" + NewRunId());
     std::filesystem::create_directories(dir_);
     std::string path = (dir_ / "mltf.db").string();
-    auto factory = [path](bool read_only)
-        -> Result<std::unique_ptr<tracking::store::sql::SqlConnection>> {
+    auto factory =
+        [path](bool read_only) -> Result<std::unique_ptr<tracking::store::sql::SqlConnection>> {
       tracking::store::sqlite::SqliteOptions options{path, read_only,
                                                      tracking::store::sqlite::Synchronous::FULL};
       MLTF_ASSIGN_OR_RETURN(connection, tracking::store::sqlite::SqliteConnection::Open(options));
       return std::unique_ptr<tracking::store::sql::SqlConnection>(std::move(connection));
     };
-    store_ = std::move(*SqlTrackingStore::Open(std::move(*Database::Open(factory, {})),
-                                               "mlflow-artifacts:/"));
+    store_ = std::move(
+        *SqlTrackingStore::Open(std::move(*Database::Open(factory, {})), "mlflow-artifacts:/"));
   }
   ~ScratchStore() {
     store_->Close();

@@ -2,8 +2,11 @@
 # test.sh - install what is missing, build, and run the whole test suite:
 #   1. the release build (warnings are errors): unit tests, fuzz corpus replay, end-to-end tests
 #      against the real `mltf` binary;
-#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (clang);
-#   3. formatting of every C++ file.
+#   2. the unit tests and fuzz corpora again under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (clang);
+#   3. clang-tidy (.clang-tidy: STYLE.md's checks, as errors) over src/, with the clang build's
+#      compile commands;
+#   4. formatting of every C++ file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -19,7 +22,14 @@ CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug 
   -DMLTF_SANITIZE=ON -DMLTF_ONLY_UNIT_TESTS=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L "unit|fuzz"
+
+echo "== clang-tidy"
+run-clang-tidy-14 -p build-asan -quiet -j "$jobs" "$(pwd)/src/" >build-asan/clang-tidy.log 2>&1 || {
+  grep -E "error:|warning:" build-asan/clang-tidy.log | sort -u
+  echo "clang-tidy found problems (full log: build-asan/clang-tidy.log)"
+  exit 1
+}
 
 echo "== formatting"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror

@@ -9,7 +9,7 @@
 namespace mltf::http {
 namespace {
 
-Handler Answer(std::string text) {
+Handler Answer(const std::string& text) {
   return [text](Request&) { return Response::Text(text); };
 }
 

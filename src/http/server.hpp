@@ -16,7 +16,7 @@ struct ServerOptions {
   std::uint16_t port = 5000;  ///< 0 picks a free port (see Server::port())
   int io_threads = 2;         ///< threads that parse and frame HTTP; never block
   int worker_threads = 32;    ///< threads that run blocking handlers; may block on the store
-  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_header_bytes = std::size_t{64} * 1024;
   std::uint64_t max_body_bytes = 64ULL * 1024 * 1024;  ///< for buffered routes
   std::chrono::seconds idle_timeout{120};
   std::chrono::seconds shutdown_grace{30};

@@ -34,9 +34,8 @@ class SqlTrackingStoreTest : public ::testing::Test {
   void Open() {
     std::string path = (dir_ / "mltf.db").string();
     auto factory = [path](bool read_only) -> Result<std::unique_ptr<sql::SqlConnection>> {
-      MLTF_ASSIGN_OR_RETURN(connection,
-                            sqlite::SqliteConnection::Open(
-                                {path, read_only, sqlite::Synchronous::NORMAL}));
+      MLTF_ASSIGN_OR_RETURN(connection, sqlite::SqliteConnection::Open(
+                                            {path, read_only, sqlite::Synchronous::NORMAL}));
       return std::unique_ptr<sql::SqlConnection>(std::move(connection));
     };
     auto database = Database::Open(factory, {});
@@ -114,7 +113,8 @@ TEST_F(SqlTrackingStoreTest, DeletingAnExperimentCascadesAndRestoreRevivesOnlyTh
 TEST_F(SqlTrackingStoreTest, RunCarriesItsArtifactUriAndNameTag) {
   auto id = NewExperimentId("runs");
   tracking::Run run = NewRunIn(id, 123);
-  EXPECT_EQ(run.info.artifact_uri, "mlflow-artifacts:/" + id + "/" + run.info.run_id + "/artifacts");
+  EXPECT_EQ(run.info.artifact_uri,
+            "mlflow-artifacts:/" + id + "/" + run.info.run_id + "/artifacts");
   EXPECT_EQ(run.info.start_time, 123);
   EXPECT_EQ(run.info.status, RunStatus::RUNNING);
   ASSERT_TRUE(store_->LogBatch(run.info.run_id, {}, {}, {{"mlflow.runName", "renamed"}}));
@@ -147,8 +147,12 @@ TEST_F(SqlTrackingStoreTest, LatestMetricIsMaxStepThenTimestampAndNonFiniteValue
   double nan = std::numeric_limits<double>::quiet_NaN();
   double inf = std::numeric_limits<double>::infinity();
   ASSERT_TRUE(store_->LogBatch(run_id,
-                               {{"m", 5.0, 100, 2}, {"m", 7.0, 50, 3}, {"m", 1.0, 10, 1},
-                                {"m", 8.0, 60, 3}, {"nan", nan, 1, 0}, {"inf", inf, 1, 0},
+                               {{"m", 5.0, 100, 2},
+                                {"m", 7.0, 50, 3},
+                                {"m", 1.0, 10, 1},
+                                {"m", 8.0, 60, 3},
+                                {"nan", nan, 1, 0},
+                                {"inf", inf, 1, 0},
                                 {"ninf", -inf, 1, 0}},
                                {}, {}));
   ASSERT_TRUE(store_->LogBatch(run_id, {{"m", 0.5, 20, 2}}, {}, {}));  // older step: not latest
@@ -168,7 +172,8 @@ TEST_F(SqlTrackingStoreTest, HistoryKeepsEveryPointInStepOrderAndPages) {
   tracking::Run run = NewRunIn(NewExperimentId("history"));
   const auto& run_id = run.info.run_id;
   std::vector<Metric> points;
-  for (std::int64_t step = 9; step >= 0; --step) points.push_back({"loss", 1.0 / (step + 1), step, step});
+  for (std::int64_t step = 9; step >= 0; --step)
+    points.push_back({"loss", 1.0 / (step + 1), step, step});
   points.push_back({"loss", 3.0, 100, 4});  // a second value at step 4
   points.push_back({"loss", 3.0, 100, 4});  // an exact repeat: stored once
   ASSERT_TRUE(store_->LogBatch(run_id, points, {}, {}));
@@ -259,8 +264,8 @@ TEST_F(SqlTrackingStoreTest, SearchRunsFiltersOrdersAndRejectsBadFilters) {
   EXPECT_EQ((*ordered)[0].info.run_id, high.info.run_id);
   EXPECT_EQ((*ordered)[1].info.run_id, low.info.run_id);
   EXPECT_EQ((*ordered)[2].info.run_id, none.info.run_id);  // missing metric sorts last
-  auto filtered =
-      store_->SearchRuns({{id}, "metrics.acc > 0.5 and params.opt = 'adam'", {}, ViewType::ALL, 10, 0});
+  auto filtered = store_->SearchRuns(
+      {{id}, "metrics.acc > 0.5 and params.opt = 'adam'", {}, ViewType::ALL, 10, 0});
   ASSERT_EQ(filtered->size(), 1u);
   EXPECT_EQ((*filtered)[0].info.run_id, high.info.run_id);
   auto bad = store_->SearchRuns({{id}, "metrics.acc >", {}, ViewType::ALL, 10, 0});

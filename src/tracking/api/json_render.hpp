@@ -1,10 +1,10 @@
 // json_render.hpp - entities to MLflow's proto3 JSON: field names, order and omission as MLflow.
 #pragma once
 
-#include "common/json_writer.hpp"
 #include <span>
 #include <string_view>
 
+#include "common/json_writer.hpp"
 #include "tracking/entities/entities.hpp"
 #include "tracking/store/tracking_store.hpp"
 

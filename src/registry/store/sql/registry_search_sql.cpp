@@ -175,9 +175,9 @@ Result<CompiledRegistrySearch> CompileModelVersionSearch(std::span<const Clause>
   CompiledRegistrySearch compiled;
   MLTF_ASSIGN_OR_RETURN(where, CompileWhere(filter, Target::MODEL_VERSIONS));
   compiled.where = std::move(where);
-  static const std::vector<OrderKey> default_order = {
+  static const std::vector<OrderKey> kDefaultOrder = {
       {"last_updated_timestamp", false}, {"name", true}, {"version_number", false}};
-  std::span<const OrderKey> keys = order_by.empty() ? default_order : order_by;
+  std::span<const OrderKey> keys = order_by.empty() ? kDefaultOrder : order_by;
   bool by_name = false;
   bool by_version = false;
   for (const OrderKey& key : keys) {

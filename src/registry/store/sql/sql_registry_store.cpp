@@ -111,9 +111,9 @@ VersionRow ReadVersionRow(SqlStatement& row) {
 }
 
 Result<std::optional<ModelRow>> FindModel(SqlConnection& db, std::string_view name) {
-  static const std::string select_model =
+  static const std::string kSelectModel =
       fmt::format("SELECT {} FROM registered_models m WHERE m.name = ?", kModelColumns);
-  MLTF_ASSIGN_OR_RETURN(query, db.Prepare(select_model));
+  MLTF_ASSIGN_OR_RETURN(query, db.Prepare(kSelectModel));
   query->BindText(1, name);
   MLTF_ASSIGN_OR_RETURN(has_row, query->Step());
   if (!has_row) return std::optional<ModelRow>{};
@@ -128,11 +128,11 @@ Result<ModelRow> RequireModel(SqlConnection& db, std::string_view name) {
 
 /// A version that is not deleted.
 Result<VersionRow> RequireVersion(SqlConnection& db, std::string_view name, std::int64_t version) {
-  static const std::string select_version = fmt::format(
+  static const std::string kSelectVersion = fmt::format(
       "SELECT {} FROM model_versions v JOIN registered_models m ON m.model_key = v.model_key "
       "WHERE m.name = ? AND v.version = ? AND v.current_stage <> 'Deleted_Internal'",
       kVersionColumns);
-  MLTF_ASSIGN_OR_RETURN(query, db.Prepare(select_version));
+  MLTF_ASSIGN_OR_RETURN(query, db.Prepare(kSelectVersion));
   query->BindText(1, name);
   query->BindInt(2, version);
   MLTF_ASSIGN_OR_RETURN(has_row, query->Step());

@@ -184,7 +184,7 @@ Database MakeDatabase() {
     const char* opt;
     const char* lr;
     const char* team;
-  } kConformanceRuns[] = {
+  } conformance_runs[] = {
       {1, 0.9, 0.1, "adam", "0.1", "vision"},
       {2, 0.7, 0.3, "sgd", "0.01", "nlp"},
       {3, 0.4, 0.6, "adam", "0.001", "vision-extra"},
@@ -192,7 +192,7 @@ Database MakeDatabase() {
       {5, std::nullopt, 0.2, "sgd", "0.2", "audio"},
       {6, 0.99, 0.01, "adam", "0.3", "vision"},
   };
-  for (const auto& run : kConformanceRuns) {
+  for (const auto& run : conformance_runs) {
     if (run.acc) {
       InsertMetric(d, run.run_key, "acc", *run.acc);
     }
@@ -245,7 +245,7 @@ Database MakeDatabase() {
     std::int64_t first_id;
     const char* prefix;
     std::int64_t creation_times[5];
-  } kExperimentGroups[] = {
+  } experiment_groups[] = {
       {4,
        "acc-c8944355-srch-2ce751-",
        {1795443904766, 1795443904790, 1795443904847, 1795443904904, 1795443904964}},
@@ -259,7 +259,7 @@ Database MakeDatabase() {
        "acc-69831f0a-srch-f9cc24-",
        {1795443910523, 1795443910532, 1795443910585, 1795443910640, 1795443910693}},
   };
-  for (const auto& group : kExperimentGroups) {
+  for (const auto& group : experiment_groups) {
     for (std::int64_t i = 0; i < 5; ++i) {
       const std::int64_t id = group.first_id + i;
       InsertExperiment(d, id, group.prefix + std::to_string(i),
@@ -294,15 +294,15 @@ void PrintTo(const RunSearchCase& test_case, std::ostream* os) { *os << test_cas
 
 class RunSearch : public testing::TestWithParam<RunSearchCase> {
  protected:
-  static void SetUpTestSuite() { database_ = new Database(MakeDatabase()); }
+  static void SetUpTestSuite() { shared_database = new Database(MakeDatabase()); }
   static void TearDownTestSuite() {
-    delete database_;
-    database_ = nullptr;
+    delete shared_database;
+    shared_database = nullptr;
   }
-  static Database* database_;
+  static Database* shared_database;
 };
 
-Database* RunSearch::database_ = nullptr;
+Database* RunSearch::shared_database = nullptr;
 
 TEST_P(RunSearch, ReturnsRunsInOrder) {
   const RunSearchCase& test = GetParam();
@@ -315,7 +315,7 @@ TEST_P(RunSearch, ReturnsRunsInOrder) {
   const SqlFragment statement = RunSearchStatement("r.name", *compiled, test.experiment_ids,
                                                    test.stages, test.limit, test.offset);
   ASSERT_EQ(CountPlaceholders(statement.sql), statement.params.size()) << statement.sql;
-  EXPECT_EQ(QueryStrings(database_->get(), statement), test.expected) << statement.sql;
+  EXPECT_EQ(QueryStrings(shared_database->get(), statement), test.expected) << statement.sql;
 }
 
 const Strings kAllActive = {"epsilon-55e773", "delta-55e773", "gamma-55e773", "beta-55e773",
@@ -633,15 +633,15 @@ void PrintTo(const ExperimentSearchCase& test_case, std::ostream* os) { *os << t
 
 class ExperimentSearch : public testing::TestWithParam<ExperimentSearchCase> {
  protected:
-  static void SetUpTestSuite() { database_ = new Database(MakeDatabase()); }
+  static void SetUpTestSuite() { shared_database = new Database(MakeDatabase()); }
   static void TearDownTestSuite() {
-    delete database_;
-    database_ = nullptr;
+    delete shared_database;
+    shared_database = nullptr;
   }
-  static Database* database_;
+  static Database* shared_database;
 };
 
-Database* ExperimentSearch::database_ = nullptr;
+Database* ExperimentSearch::shared_database = nullptr;
 
 TEST_P(ExperimentSearch, ReturnsExperimentsInOrder) {
   const ExperimentSearchCase& test = GetParam();
@@ -655,7 +655,7 @@ TEST_P(ExperimentSearch, ReturnsExperimentsInOrder) {
   const SqlFragment statement =
       ExperimentSearchStatement("e.experiment_id", *compiled, test.stages, test.limit, test.offset);
   ASSERT_EQ(CountPlaceholders(statement.sql), statement.params.size()) << statement.sql;
-  EXPECT_EQ(QueryStrings(database_->get(), statement), test.expected) << statement.sql;
+  EXPECT_EQ(QueryStrings(shared_database->get(), statement), test.expected) << statement.sql;
 }
 
 INSTANTIATE_TEST_SUITE_P(
