@@ -495,10 +495,15 @@ class Server::Impl::Session::StreamedBody final : public BodyReader {
  public:
   StreamedBody(Session& session, bhttp::request_parser<bhttp::empty_body>&& header_parser)
       : session_(session), parser_(std::move(header_parser)) {
-    parser_.body_limit(boost::none);  // streamed bodies are bounded by the handler, not here
+    // Streamed bodies are bounded by the handler, not here.
+    parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
+    // With a known length and no chunking the body is the next bytes on the wire: read them
+    // straight into the caller's buffer, in large pieces, instead of through the parser.
+    if (!parser_.chunked() && parser_.content_length()) raw_remaining_ = *parser_.content_length();
   }
 
   Result<std::size_t> Read(std::span<char> buffer) override {
+    if (raw_remaining_) return ReadRaw(buffer);
     if (parser_.is_done() || buffer.empty()) return std::size_t{0};
     parser_.get().body().data = buffer.data();
     parser_.get().body().size = buffer.size();
@@ -516,11 +521,34 @@ class Server::Impl::Session::StreamedBody final : public BodyReader {
     return std::nullopt;
   }
 
-  [[nodiscard]] bool Done() const { return parser_.is_done(); }
+  [[nodiscard]] bool Done() const {
+    return raw_remaining_ ? *raw_remaining_ == 0 : parser_.is_done();
+  }
 
  private:
+  Result<std::size_t> ReadRaw(std::span<char> buffer) {
+    std::size_t wanted =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), *raw_remaining_));
+    if (wanted == 0) return std::size_t{0};
+    std::size_t taken = 0;
+    if (session_.buffer_.size() > 0) {  // bytes that arrived with the header
+      taken = net::buffer_copy(net::buffer(buffer.data(), wanted), session_.buffer_.data());
+      session_.buffer_.consume(taken);
+    } else {
+      beast::error_code ec;
+      taken = session_.stream_.socket().read_some(net::buffer(buffer.data(), wanted), ec);
+      if (ec) {
+        return Fail(
+            Error{ErrorCode::BAD_REQUEST, "Request body could not be read: " + ec.message()});
+      }
+    }
+    *raw_remaining_ -= taken;
+    return taken;
+  }
+
   Session& session_;
   bhttp::request_parser<bhttp::buffer_body> parser_;
+  std::optional<std::uint64_t> raw_remaining_;  // set when the body is read without the parser
 };
 
 void Server::Impl::Session::HandleStreamed(bool expects_continue) {
