@@ -1,23 +1,10 @@
 // json_render.cpp - registered models and model versions as MLflow renders them.
 #include "registry/api/json_render.hpp"
 
+#include "tracking/api/json_render.hpp"
+
 namespace mltf::registry::api {
-namespace {
-
-void WriteTags(JsonWriter& json, const std::vector<Tag>& tags) {
-  if (tags.empty()) return;
-  json.Key("tags");
-  json.BeginArray();
-  for (const Tag& tag : tags) {
-    json.BeginObject();
-    json.Field("key", tag.key);
-    json.Field("value", tag.value);
-    json.EndObject();
-  }
-  json.EndArray();
-}
-
-}  // namespace
+using tracking::api::WriteTags;
 
 void WriteModelVersion(JsonWriter& json, const ModelVersion& version) {
   json.BeginObject();
@@ -34,7 +21,7 @@ void WriteModelVersion(JsonWriter& json, const ModelVersion& version) {
   if (version.status_message && !version.status_message->empty()) {
     json.Field("status_message", *version.status_message);
   }
-  WriteTags(json, version.tags);
+  WriteTags(json, "tags", version.tags);
   if (version.run_link) json.Field("run_link", *version.run_link);
   if (!version.aliases.empty()) {
     json.Key("aliases");
@@ -59,7 +46,7 @@ void WriteRegisteredModel(JsonWriter& json, const RegisteredModel& model) {
     for (const ModelVersion& version : model.latest_versions) WriteModelVersion(json, version);
     json.EndArray();
   }
-  WriteTags(json, model.tags);
+  WriteTags(json, "tags", model.tags);
   if (!model.aliases.empty()) {
     json.Key("aliases");
     json.BeginArray();

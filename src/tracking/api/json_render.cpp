@@ -2,8 +2,6 @@
 #include "tracking/api/json_render.hpp"
 
 namespace mltf::tracking::api {
-namespace {
-
 void WriteTags(JsonWriter& json, std::string_view name, const std::vector<Tag>& tags) {
   if (tags.empty()) return;
   json.Key(name);
@@ -16,8 +14,6 @@ void WriteTags(JsonWriter& json, std::string_view name, const std::vector<Tag>& 
   }
   json.EndArray();
 }
-
-}  // namespace
 
 void WriteExperiment(JsonWriter& json, const Experiment& experiment) {
   json.BeginObject();

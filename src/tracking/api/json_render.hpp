@@ -10,6 +10,9 @@
 
 namespace mltf::tracking::api {
 
+/// `"<name>": [{"key", "value"}, ...]`, or nothing when `tags` is empty (proto3 leaves empty
+/// lists out). Shared by every entity with tags or params.
+void WriteTags(JsonWriter& json, std::string_view name, const std::vector<Tag>& tags);
 void WriteExperiment(JsonWriter& json, const Experiment& experiment);
 void WriteRunInfo(JsonWriter& json, const RunInfo& info);
 void WriteMetric(JsonWriter& json, const Metric& metric);
