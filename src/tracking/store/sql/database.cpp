@@ -197,7 +197,14 @@ Result<void> Database::Read(const Work& work) {
   }
   Result<void> outcome = connection->Execute("BEGIN");
   if (outcome) {
-    outcome = work(*connection);
+    // A throwing read must still end its snapshot and give the connection back: a lost pool
+    // slot per exception would, after max_readers of them, stall every read for good.
+    try {
+      outcome = work(*connection);
+    } catch (const std::exception& error) {
+      spdlog::error("store: read failed with an exception: {}", error.what());
+      outcome = Fail(Error::Internal("Internal error while reading."));
+    }
     (void)connection->Execute("COMMIT");
   }
   {

@@ -194,6 +194,19 @@ TEST_P(DatabaseTest, AWriteThatThrowsFailsAloneWithAnInternalError) {
   EXPECT_EQ(Values(), (std::vector<std::int64_t>{8}));
 }
 
+TEST_P(DatabaseTest, AReadThatThrowsFailsAndGivesItsConnectionBack) {
+  // More throwing reads than the pool has connections: each must return its slot, or the
+  // reads after them would wait forever.
+  for (int attempt = 0; attempt < DatabaseOptions{}.max_readers + 2; ++attempt) {
+    auto thrown =
+        database_->Read([](SqlConnection&) -> Result<void> { throw std::runtime_error("boom"); });
+    ASSERT_FALSE(thrown);
+    EXPECT_EQ(thrown.error().code, ErrorCode::INTERNAL_ERROR);
+  }
+  ASSERT_TRUE(database_->Write([](SqlConnection& db) { return Insert(db, 9); }));
+  EXPECT_EQ(Values(), (std::vector<std::int64_t>{9}));
+}
+
 TEST_P(DatabaseTest, AsyncWriteAnswersTheWorksValueAfterTheCommit) {
   std::promise<Result<std::int64_t>> answered;
   database_->WriteAsync(

@@ -152,31 +152,21 @@ Result<void> LoadRunData(SqlConnection& db, std::vector<RunRow>& rows, std::vect
         statement.BindInt(static_cast<int>(idx + 1), rows[first + idx].run_key);
       }
     };
-    {
+    // Tags and params share a shape: (run_key, key, value) rows into a list of the run.
+    auto load_pairs = [&](std::string_view table, std::vector<Tag> RunData::*list) -> Result<void> {
       MLTF_ASSIGN_OR_RETURN(
-          tags, db.Prepare(fmt::format("SELECT run_key, key, value FROM tags WHERE run_key IN ({})",
-                                       placeholders)));
-      bind_keys(*tags);
+          pairs, db.Prepare(fmt::format("SELECT run_key, key, value FROM {} WHERE run_key IN ({})",
+                                        table, placeholders)));
+      bind_keys(*pairs);
       while (true) {
-        MLTF_ASSIGN_OR_RETURN(has_row, tags->Step());
-        if (!has_row) break;
-        runs[index[tags->Int(0)]].data.tags.push_back(
-            {std::string(tags->Text(1)), std::string(tags->Text(2))});
+        MLTF_ASSIGN_OR_RETURN(has_row, pairs->Step());
+        if (!has_row) return {};
+        (runs[index[pairs->Int(0)]].data.*list)
+            .push_back({std::string(pairs->Text(1)), std::string(pairs->Text(2))});
       }
-    }
-    {
-      MLTF_ASSIGN_OR_RETURN(
-          params,
-          db.Prepare(fmt::format("SELECT run_key, key, value FROM params WHERE run_key IN ({})",
-                                 placeholders)));
-      bind_keys(*params);
-      while (true) {
-        MLTF_ASSIGN_OR_RETURN(has_row, params->Step());
-        if (!has_row) break;
-        runs[index[params->Int(0)]].data.params.push_back(
-            {std::string(params->Text(1)), std::string(params->Text(2))});
-      }
-    }
+    };
+    MLTF_TRY(load_pairs("tags", &RunData::tags));
+    MLTF_TRY(load_pairs("params", &RunData::params));
     {
       MLTF_ASSIGN_OR_RETURN(
           metrics, db.Prepare(fmt::format("SELECT run_key, key, value, is_nan, timestamp, step "
