@@ -9,6 +9,9 @@ packages=(
   # libraries
   libboost-dev libboost-system-dev nlohmann-json3-dev libsimdjson-dev libsqlite3-dev
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libexpected-dev libssl-dev
+  libarchive-dev libcurl4-openssl-dev
+  # tasks: the virtualenv environment manager and the scikit-learn example
+  python3-venv python3-pip python3-setuptools python3-wheel python3-sklearn
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests sqlite3 curl
 )

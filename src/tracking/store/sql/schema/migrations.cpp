@@ -155,10 +155,48 @@ CREATE TABLE registered_model_aliases (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 3: the gateway's training tasks. A task's truth is its append-only event log
+// (`task_events`); the `tasks` row holds the spec and a copy of the derived state so that lists
+// and filters need no replay. Both change in the same transaction.
+constexpr std::string_view kTaskSchema = R"sql(
+CREATE TABLE tasks (
+  task_id TEXT NOT NULL PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  experiment_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  project TEXT NOT NULL,
+  entry_point TEXT NOT NULL,
+  command TEXT NOT NULL,
+  executor TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  max_retries INTEGER NOT NULL,
+  submitted_at INTEGER NOT NULL,
+  spec TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  started_at INTEGER,
+  ended_at INTEGER,
+  exit_code INTEGER,
+  reason TEXT NOT NULL,
+  event_count INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tasks_by_submission ON tasks (submitted_at, task_id);
+CREATE INDEX tasks_by_state ON tasks (state, submitted_at);
+CREATE TABLE task_events (
+  task_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (task_id, seq)
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "experiments, runs, params, tags, metrics, latest metrics, datasets",
               kInitialSchema},
     Migration{2, "model registry: registered models, versions, tags, aliases", kRegistrySchema},
+    Migration{3, "gateway tasks and their event log", kTaskSchema},
 };
 
 }  // namespace
