@@ -16,6 +16,17 @@ void Router::AddAsync(Method method, std::string path, AsyncHandler handler, Exe
 }
 
 void Router::AddPrefix(Method method, std::string prefix, Handler handler, BodyMode body_mode) {
+  AddPrefixEndpoint(std::move(prefix),
+                    {method, std::move(handler), nullptr, body_mode, Execution::WORKER});
+}
+
+void Router::AddPrefixAsync(Method method, std::string prefix, AsyncHandler handler,
+                            Execution execution) {
+  AddPrefixEndpoint(std::move(prefix),
+                    {method, nullptr, std::move(handler), BodyMode::BUFFERED, execution});
+}
+
+void Router::AddPrefixEndpoint(std::string prefix, Endpoint endpoint) {
   auto same_prefix = [&](const PrefixRoute& route) { return route.prefix == prefix; };
   if (std::none_of(prefixes_.begin(), prefixes_.end(), same_prefix)) {
     prefixes_.push_back({prefix, {}});
@@ -25,7 +36,7 @@ void Router::AddPrefix(Method method, std::string prefix, Handler handler, BodyM
     });
   }
   std::find_if(prefixes_.begin(), prefixes_.end(), same_prefix)
-      ->endpoints.push_back({method, std::move(handler), nullptr, body_mode, Execution::WORKER});
+      ->endpoints.push_back(std::move(endpoint));
 }
 
 Router::Match Router::Find(Method method, std::string_view path) const {

@@ -59,6 +59,11 @@ class Router {
   void AddPrefix(Method method, std::string prefix, Handler handler,
                  BodyMode body_mode = BodyMode::BUFFERED);
 
+  /// Registers an asynchronous `handler` (buffered body) for `method` on every path that starts
+  /// with `prefix`.
+  void AddPrefixAsync(Method method, std::string prefix, AsyncHandler handler,
+                      Execution execution = Execution::WORKER);
+
   [[nodiscard]] Match Find(Method method, std::string_view path) const;
 
  private:
@@ -81,6 +86,8 @@ class Router {
       return std::hash<std::string_view>{}(path);
     }
   };
+
+  void AddPrefixEndpoint(std::string prefix, Endpoint endpoint);
 
   std::unordered_map<std::string, std::vector<Endpoint>, PathHash, std::equal_to<>> exact_;
   std::vector<PrefixRoute> prefixes_;
