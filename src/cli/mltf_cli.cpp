@@ -6,8 +6,10 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/commands/task_commands.hpp"
 #include "cli/server_command.hpp"
 #include "config/config.hpp"
+#include "runner/task_runner.hpp"
 #include "version.hpp"
 
 namespace mltf::cli {
@@ -27,6 +29,14 @@ int Main(int argc, char** argv) {
     server->add_option("--" + name, raw[name], "see docs/config.md");
   }
 
+  auto* run_task = app.add_subcommand(
+      "run-task", "Run one attempt of a task (started by an executor, not by hand)");
+  std::string attempt_file;
+  run_task->add_option("--attempt-file", attempt_file, "the attempt's description")->required();
+
+  TaskCommandState tasks;
+  AddTaskCommands(app, tasks);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -37,6 +47,8 @@ int Main(int argc, char** argv) {
     std::cout << "mltf " << kVersion << "\n";
     return 0;
   }
+  if (run_task->parsed()) return runner::RunTask(attempt_file);
+  if (auto code = RunTaskCommands(tasks)) return *code;
   for (const auto& name : config::ServerSettingNames()) {
     if (server->count("--" + name) > 0) flags[name] = raw[name];
   }

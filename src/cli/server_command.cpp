@@ -7,6 +7,7 @@
 
 #include "artifacts/api/artifacts_routes.hpp"
 #include "artifacts/local_artifact_repository.hpp"
+#include "cli/gateway_assembly.hpp"
 #include "http/server.hpp"
 #include "registry/api/registry_routes.hpp"
 #include "registry/registry_service.hpp"
@@ -102,9 +103,16 @@ int RunServer(const config::ServerConfig& config) {
     spdlog::error("{}", listening.error().message);
     return 1;
   }
+  // The gateway is built once the port is known: its runners report to this server.
+  auto gateway = Gateway::Start(config, server.port(), shared_database, tracking_service, router);
+  if (!gateway) {
+    spdlog::error("cannot start the gateway: {}", gateway.error().message);
+    return 1;
+  }
   spdlog::info("mltf {} listening on http://{}:{} (store {}, artifacts {})", kVersion, config.host,
                server.port(), *sqlite_path, config.artifacts_destination);
   server.Run();
+  (*gateway)->Stop();
   (*store)->Close();
   spdlog::info("stopped cleanly");
   return 0;

@@ -29,6 +29,28 @@ struct ServerConfig {
   std::string sqlite_synchronous = "full";
   std::int64_t max_request_body_mb = 64;
   std::string log_level = "info";
+
+  // The gateway (docs/config.md, "Tasks").
+  /// How task runners reach this server; default http://<host>:<port> (127.0.0.1 for 0.0.0.0).
+  std::string public_url;
+  /// Who owns tasks while authentication is off; default the server's own user name.
+  std::string local_user;
+  /// The local executor's capacity: 0 detects this host's CPUs / memory.
+  std::int64_t local_cpus = 0;
+  std::int64_t local_memory_mb = 0;
+  /// GPUs: empty detects them with NVML; "none", a count ("2") or "0:a100,1:a100" declares them.
+  std::string local_gpus;
+  /// How long a stopped task may take to exit before it is killed.
+  std::int64_t cancel_grace_seconds = 10;
+  std::int64_t max_project_mb = 1024;
+  /// A project may unpack to at most this much (archive bombs are refused).
+  std::int64_t max_project_unpacked_mb = 4096;
+  /// How virtualenvs are built: interpreter and the site's package index.
+  std::string python = "python3";
+  std::string pip_index_url;
+  std::string pip_find_links;  ///< comma-separated
+  bool pip_no_index = false;
+  bool venv_system_site_packages = false;
 };
 
 /// One setting as given on the command line: `key` is the flag's name without dashes.

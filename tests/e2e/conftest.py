@@ -55,8 +55,10 @@ def _tail(path: Path, lines: int = 60) -> str:
 class MltfServer:
     """One `mltf server` child process. Not thread-safe."""
 
-    def __init__(self, binary: Path, data_dir: Path, log_dir: Path, name: str) -> None:
+    def __init__(self, binary: Path, data_dir: Path, log_dir: Path, name: str,
+                 extra_args: Optional[List[str]] = None) -> None:
         self.binary = binary
+        self.extra_args = list(extra_args or [])
         self.data_dir = data_dir
         self.name = name
         self.stderr_path = log_dir / f"{name}.stderr.log"
@@ -75,7 +77,7 @@ class MltfServer:
             self.port = _free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             cmd = [str(self.binary), "server", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--data-dir", str(self.data_dir)]
+                   "--data-dir", str(self.data_dir)] + self.extra_args
             self.proc = self._spawn(cmd)
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
@@ -118,6 +120,10 @@ class MltfServer:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown runs."""
+        self._kill()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -220,6 +226,32 @@ def fresh_mltf_server(tmp_path: Path):
     _finish(server)
 
 
+@pytest.fixture
+def start_mltf_server(tmp_path: Path):
+    """A factory: `start_mltf_server(*flags, data_dir=None)` starts a server with extra flags
+    (several may run; each is stopped and checked at teardown). Passing the data dir of an earlier
+    one restarts on its store, as after a crash."""
+    servers: List[MltfServer] = []
+
+    def start(*flags: str, data_dir: Optional[Path] = None) -> MltfServer:
+        name = f"server-{len(servers) + 1}"
+        server = MltfServer(mltf_binary(), data_dir or tmp_path / f"data-{len(servers) + 1}",
+                            tmp_path, name, list(flags))
+        servers.append(server)
+        server.start()
+        return server
+
+    start.servers = servers  # type: ignore[attr-defined]  # for the failure report
+    yield start
+    problems = []
+    for server in servers:
+        if server.proc is not None and server.proc.returncode in (0, -signal.SIGKILL):
+            continue  # stopped or killed on purpose by the test
+        problems += [f"[{server.name}] {p}" for p in server.stop()]
+    if problems:
+        pytest.fail("\n".join(problems) + "\n" + servers[-1].log_tail(), pytrace=False)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -231,3 +263,5 @@ def pytest_runtest_makereport(item, call):
         server = funcargs.get(name)
         if isinstance(server, MltfServer):
             report.sections.append((f"{name} log", server.log_tail()))
+    for server in getattr(funcargs.get("start_mltf_server"), "servers", []):
+        report.sections.append((f"{server.name} log", server.log_tail()))

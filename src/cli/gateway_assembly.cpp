@@ -1,0 +1,144 @@
+// gateway_assembly.cpp - the gateway's parts, built from the configuration in dependency order.
+#include "cli/gateway_assembly.hpp"
+
+#include <fmt/format.h>
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "scheduler/gpu_inventory.hpp"
+#include "scheduler/host_capacity.hpp"
+
+namespace mltf::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string OsUserName() {
+  if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr) return entry->pw_name;
+  return "local";
+}
+
+/// What runners inherit from the server: enough to find programs and write files, nothing else.
+std::map<std::string, std::string> RunnerEnvironment() {
+  std::map<std::string, std::string> environment;
+  for (const char* name :
+       {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SHELL"}) {
+    if (const char* value = std::getenv(name); value != nullptr) environment[name] = value;
+  }
+  if (!environment.contains("PATH")) environment["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+  return environment;
+}
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+Result<scheduler::HostCapacity> LocalCapacity(const config::ServerConfig& config) {
+  std::vector<scheduler::GpuDevice> declared;
+  std::string nvml = "libnvidia-ml.so.1";
+  if (config.local_gpus == "none" || config.local_gpus == "0") {
+    nvml.clear();  // declared: no GPUs, and no detection either
+  } else if (!config.local_gpus.empty()) {
+    MLTF_ASSIGN_OR_RETURN(gpus, scheduler::ParseDeclaredGpus(config.local_gpus));
+    declared = std::move(gpus);
+  }
+  const auto inventory = scheduler::GpuInventory::Detect(declared, nvml);
+  auto capacity = scheduler::DetectHost(inventory);
+  if (config.local_cpus > 0) capacity.cpus = static_cast<int>(config.local_cpus);
+  if (config.local_memory_mb > 0) {
+    capacity.memory_bytes = static_cast<std::uint64_t>(config.local_memory_mb) << 20;
+  }
+  spdlog::info("gateway: local executor with {} cpus, {} MiB, {} gpus ({})", capacity.cpus,
+               capacity.memory_bytes >> 20, capacity.gpus.size(), inventory.source());
+  return capacity;
+}
+
+nlohmann::json ExecutorStatus(const scheduler::HostCapacity& capacity) {
+  nlohmann::json gpus = nlohmann::json::array();
+  for (const auto& gpu : capacity.gpus) {
+    gpus.push_back({{"index", gpu.index}, {"name", gpu.name}, {"uuid", gpu.uuid}});
+  }
+  return {{"local",
+           {{"cpus", capacity.cpus}, {"memory_mb", capacity.memory_bytes >> 20}, {"gpus", gpus}}}};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Gateway>> Gateway::Start(const config::ServerConfig& config,
+                                                std::uint16_t port,
+                                                tracking::store::sql::Database& database,
+                                                tracking::TrackingService& tracking,
+                                                http::Router& router) {
+  std::unique_ptr<Gateway> gateway(new Gateway());
+  const fs::path data_dir = fs::absolute(config.data_dir);
+  gateway::projects::ArchiveLimits limits;
+  limits.max_unpacked_bytes = static_cast<std::uint64_t>(config.max_project_unpacked_mb) << 20;
+  MLTF_ASSIGN_OR_RETURN(projects, gateway::projects::ProjectStore::Open(
+                                      data_dir / "projects", limits,
+                                      static_cast<std::uint64_t>(config.max_project_mb) << 20));
+  gateway->projects_ = std::move(projects);
+
+  MLTF_ASSIGN_OR_RETURN(capacity, LocalCapacity(config));
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return Fail(Error::Internal("cannot find the mltf binary: " + ec.message()));
+  gateway::executors::LocalExecutorOptions executor_options{
+      .capacity = capacity,
+      .runner_command = {self.string(), "run-task"},
+      .base_environment = RunnerEnvironment()};
+  const std::string executor_status = ExecutorStatus(capacity).dump();
+  gateway->executor_ = std::make_unique<gateway::executors::LocalExecutor>(executor_options);
+
+  gateway->task_store_ = std::make_unique<gateway::tasks::SqlTaskStore>(database);
+  std::string public_url = config.public_url;
+  if (public_url.empty()) {
+    const std::string host =
+        config.host == "0.0.0.0" || config.host == "::" ? "127.0.0.1" : config.host;
+    public_url = fmt::format("http://{}:{}", host, port);
+  }
+  gateway::tasks::TaskServiceOptions options{
+      .tasks_root = data_dir / "tasks",
+      .tracking_uri = public_url,
+      .environment_settings = {.envs_root = data_dir / "envs",
+                               .python = config.python,
+                               .pip_index_url = config.pip_index_url,
+                               .pip_find_links = SplitCommas(config.pip_find_links),
+                               .pip_no_index = config.pip_no_index,
+                               .system_site_packages = config.venv_system_site_packages},
+      .cancel_grace = std::chrono::seconds(config.cancel_grace_seconds)};
+  gateway->tasks_ = std::make_unique<gateway::tasks::TaskService>(
+      *gateway->task_store_, *gateway->projects_, tracking, *gateway->executor_, options);
+  MLTF_TRY(gateway->tasks_->Start());
+
+  gateway->logs_ = std::make_unique<gateway::api::LogFollower>();
+  const std::string local_user = config.local_user.empty() ? OsUserName() : config.local_user;
+  gateway->api_ = std::make_unique<gateway::api::GatewayApi>(
+      gateway::api::GatewayApi{.tasks = *gateway->tasks_,
+                               .projects = *gateway->projects_,
+                               .logs = *gateway->logs_,
+                               .caller = [local_user](const http::Request&) { return local_user; },
+                               .executor_status_json = executor_status});
+  gateway::api::RegisterGatewayRoutes(router, *gateway->api_);
+  spdlog::info("gateway: tasks run as {} and report to {}", local_user, public_url);
+  return gateway;
+}
+
+Gateway::~Gateway() { Stop(); }
+
+void Gateway::Stop() {
+  if (logs_) logs_->Close();
+  if (executor_) executor_->Shutdown();
+  if (tasks_) tasks_->Stop();
+}
+
+}  // namespace mltf::cli

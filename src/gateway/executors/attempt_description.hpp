@@ -1,0 +1,68 @@
+// attempt_description.hpp - everything `mltf run-task` needs to run one attempt, as a JSON file
+// the service writes into the attempt's directory and the runner reads, wherever it runs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace mltf::gateway::executors {
+
+/// How the runner builds environments (the operator's settings, passed through).
+struct EnvironmentSettings {
+  std::filesystem::path envs_root;
+  std::string python = "python3";
+  std::string pip_index_url;
+  std::vector<std::string> pip_find_links;
+  bool pip_no_index = false;
+  bool system_site_packages = false;
+};
+
+struct AttemptDescription {
+  std::string task_id;
+  int attempt = 1;
+  std::string run_id;
+  std::string experiment_id;
+  std::string artifact_uri;  ///< the run's, e.g. mlflow-artifacts:/1/<run>/artifacts
+  std::string tracking_uri;  ///< the server, as the runner reaches it
+  std::filesystem::path project_archive;
+  std::string command;          ///< the rendered entry point, for /bin/sh -c
+  std::string env_manager;      ///< local | virtualenv
+  std::string python_env_file;  ///< inside the project; empty: none
+  EnvironmentSettings environment_settings;
+  nlohmann::json metric_patterns = nlohmann::json::array();
+  std::optional<std::int64_t> seed;
+  /// Extra variables from the resource request (`environment: ["K=V"]`).
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::filesystem::path work_dir;        ///< the unpacked project (fresh per attempt)
+  std::filesystem::path output_dir;      ///< MLTF_OUTPUT_DIR, uploaded as artifacts
+  std::filesystem::path checkpoint_dir;  ///< MLTF_CHECKPOINT_DIR, kept across attempts
+  std::filesystem::path log_file;        ///< the task log, appended by every attempt
+  std::filesystem::path result_file;     ///< where the runner reports the exit status
+  std::int64_t grace_ms = 10000;         ///< SIGTERM to SIGKILL for the user's processes
+};
+
+nlohmann::json ToJson(const AttemptDescription& attempt);
+/// Fails with INVALID_PARAMETER_VALUE naming a missing or mistyped field.
+Result<AttemptDescription> AttemptFromJson(const nlohmann::json& json);
+
+/// Writes the description atomically (temporary file, fsync, rename).
+Result<void> WriteAttemptFile(const std::filesystem::path& path, const AttemptDescription& attempt);
+Result<AttemptDescription> ReadAttemptFile(const std::filesystem::path& path);
+
+/// What the runner reports when it ends (`result_file`).
+struct AttemptResult {
+  int exit_code = 0;
+  std::string reason;  ///< "exit code 3", "killed by signal 9 (SIGKILL)", "cannot unpack ..."
+};
+Result<void> WriteAttemptResult(const std::filesystem::path& path, const AttemptResult& result);
+/// RESOURCE_DOES_NOT_EXIST when the runner wrote none (it died first).
+Result<AttemptResult> ReadAttemptResult(const std::filesystem::path& path);
+
+}  // namespace mltf::gateway::executors
