@@ -80,7 +80,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const config::ServerConfig& conf
                                                 tracking::TrackingService& tracking,
                                                 http::Router& router) {
   std::unique_ptr<Gateway> gateway(new Gateway());
-  const fs::path data_dir = fs::absolute(config.data_dir);
+  const fs::path data_dir = fs::absolute(config.data_dir).lexically_normal();
   gateway::projects::ArchiveLimits limits;
   limits.max_unpacked_bytes = static_cast<std::uint64_t>(config.max_project_unpacked_mb) << 20;
   MLTF_ASSIGN_OR_RETURN(projects, gateway::projects::ProjectStore::Open(

@@ -213,6 +213,19 @@ void UploadOutputs(client::TrackingClient& tracking, const AttemptDescription& a
   }
 }
 
+/// The environment's resolved lock (`pip freeze`), for reproducibility.
+void UploadLock(client::TrackingClient& tracking, const AttemptDescription& attempt,
+                const std::string& lock, TaskLog& log) {
+  if (lock.empty()) return;
+  const fs::path lock_file = attempt.result_file.parent_path() / "pip-freeze.txt";
+  std::ofstream(lock_file) << lock;
+  if (auto uploaded = tracking.UploadArtifact(attempt.artifact_uri, lock_file,
+                                              "mltf/environment/pip-freeze.txt");
+      !uploaded) {
+    log.Note("cannot upload the environment lock: " + uploaded.error().message);
+  }
+}
+
 void UploadLog(client::TrackingClient& tracking, const AttemptDescription& attempt) {
   if (auto uploaded =
           tracking.UploadArtifact(attempt.artifact_uri, attempt.log_file, "mltf/task.log");
@@ -297,16 +310,6 @@ int RunTask(const fs::path& attempt_file) {
   }
   log.Note(fmt::format("environment {} {} ({})", prepared->manager, prepared->key,
                        prepared->reused ? "reused" : "built"));
-  if (!prepared->resolved_lock.empty()) {
-    const fs::path lock_file = attempt.result_file.parent_path() / "pip-freeze.txt";
-    std::ofstream(lock_file) << prepared->resolved_lock;
-    if (auto uploaded = tracking.UploadArtifact(attempt.artifact_uri, lock_file,
-                                                "mltf/environment/pip-freeze.txt");
-        !uploaded) {
-      log.Note("cannot upload the environment lock: " + uploaded.error().message);
-    }
-  }
-
   // The entry point's environment: the runner's, the venv's, then MLflow's and ours.
   auto environment = prepared->ApplyTo(CurrentEnvironment());
   for (const auto& [name, value] : attempt.environment) environment[name] = value;
@@ -339,6 +342,8 @@ int RunTask(const fs::path& attempt_file) {
   }
   std::ofstream(attempt.result_file.parent_path() / "user.pgid") << process->pid() << "\n";
   std::cout << "@mltf running" << std::endl;
+  // Recorded while the entry point runs, not before: it is not on the path to RUNNING.
+  UploadLock(tracking, attempt, prepared->resolved_lock, log);
 
   MetricSender metrics(tracking, attempt.run_id, log);
   const ExitStatus status = Supervise(

@@ -265,6 +265,10 @@ Result<PreparedEnvironment> LocalEnvBuilder::Prepare(
   prepared.manager = "local";
   prepared.key = "local";
   prepared.reused = true;
+  // An interpreter configured by path is the one `python3` (and `python`, if it is there) finds.
+  if (options_.python.find('/') != std::string::npos) {
+    prepared.variables["PATH"] = fs::path(options_.python).parent_path().string();
+  }
   // `pip freeze` costs about a second of CPU, more than a short task: its answer is kept and
   // reused until a directory of the interpreter's sys.path changes (installing or removing a
   // package changes its site-packages directory).

@@ -88,7 +88,8 @@ class EnvBuilder {
       const EnvironmentRequest& request, const std::function<void(std::string_view line)>& log) = 0;
 };
 
-/// Uses the configured interpreter as it is; `resolved_lock` is its `pip freeze`, best effort.
+/// Uses the configured interpreter as it is (a path puts its directory first in PATH);
+/// `resolved_lock` is its `pip freeze`, cached until its sys.path directories change.
 class LocalEnvBuilder final : public EnvBuilder {
  public:
   explicit LocalEnvBuilder(EnvironmentOptions options);

@@ -15,6 +15,9 @@ namespace {
 
 using nlohmann::json;
 
+/// Replaces `path` with `text` at once (a reader sees the old or the new file, never half of
+/// one). Not flushed to disk: after a crash the service writes attempt files again, and a result
+/// file lost with the machine is an attempt lost with it.
 Result<void> WriteFileAtomically(const std::filesystem::path& path, const std::string& text) {
   const auto temporary = path.string() + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -33,7 +36,7 @@ Result<void> WriteFileAtomically(const std::filesystem::path& path, const std::s
     }
     rest.remove_prefix(static_cast<std::size_t>(written));
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(temporary.c_str(), path.c_str()) != 0) {
+  if (::close(fd) != 0 || ::rename(temporary.c_str(), path.c_str()) != 0) {
     return Fail(Error::Internal(
         fmt::format("cannot write {}: {}", path.filename().string(), std::strerror(errno))));
   }

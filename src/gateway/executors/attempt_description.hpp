@@ -52,7 +52,7 @@ nlohmann::json ToJson(const AttemptDescription& attempt);
 /// Fails with INVALID_PARAMETER_VALUE naming a missing or mistyped field.
 Result<AttemptDescription> AttemptFromJson(const nlohmann::json& json);
 
-/// Writes the description atomically (temporary file, fsync, rename).
+/// Writes the description atomically (a temporary file renamed into place).
 Result<void> WriteAttemptFile(const std::filesystem::path& path, const AttemptDescription& attempt);
 Result<AttemptDescription> ReadAttemptFile(const std::filesystem::path& path);
 

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <future>
+
 #include "common/ids.hpp"
 #include "gateway/tasks/task_json.hpp"
 #include "runner/process/metric_patterns.hpp"
@@ -239,16 +241,30 @@ Result<Task> TaskService::Submit(TaskSpec spec, const std::string& user) {
   for (const auto& [key, value] : spec.tags) tags.push_back({key, value});
   std::vector<tracking::Param> params;
   for (const auto& [key, value] : rendered.parameters) params.push_back({key, value});
-  MLTF_TRY(tracking_.LogBatch(task.run_id, {}, params, tags));
-  MLTF_TRY(tracking_.UpdateRun(task.run_id, {.status = tracking::RunStatus::SCHEDULED,
-                                             .end_time = std::nullopt,
-                                             .run_name = std::nullopt}));
+  // The run's tags and params, its SCHEDULED status and the task itself are queued together, so
+  // the store's group commit writes them in one transaction: one flush, not three.
+  std::promise<Result<void>> logged;
+  std::promise<Result<tracking::RunInfo>> scheduled;
+  tracking_.LogBatchAsync(task.run_id, {}, std::move(params), std::move(tags),
+                          [&logged](Result<void> result) { logged.set_value(std::move(result)); });
+  tracking_.UpdateRunAsync(
+      task.run_id,
+      {.status = tracking::RunStatus::SCHEDULED,
+       .end_time = std::nullopt,
+       .run_name = std::nullopt},
+      [&scheduled](Result<tracking::RunInfo> result) { scheduled.set_value(std::move(result)); });
 
   task.spec = std::move(spec);
   const std::int64_t now = NowMillis();
   const std::vector<TaskEvent> first = {{.kind = TaskEvent::Kind::SUBMITTED, .time_ms = now}};
   task.state = Replay(task.spec.max_retries, first);
-  MLTF_TRY(store_.Create(task, first));
+  auto created = store_.Create(task, first);
+  // Both callbacks hold references to this frame: wait for both before returning.
+  auto logged_result = logged.get_future().get();
+  auto scheduled_result = scheduled.get_future().get();
+  MLTF_TRY(logged_result);
+  MLTF_TRY(scheduled_result);
+  MLTF_TRY(created);
   {
     std::lock_guard lock(mutex_);
     live_[task.task_id] = LiveTask{.task = task};
@@ -355,33 +371,44 @@ void TaskService::ActOn(const std::string& task_id, const TaskEvent& event, cons
     return;
   }
   if (event.kind == TaskEvent::Kind::STARTED) {
-    auto updated = tracking_.UpdateRun(task.run_id, {.status = tracking::RunStatus::RUNNING,
-                                                     .end_time = std::nullopt,
-                                                     .run_name = std::nullopt});
-    if (!updated) {
-      spdlog::warn("gateway: cannot mark run_id={} RUNNING: {}", task.run_id,
-                   updated.error().message);
-    }
+    tracking_.UpdateRunAsync(task.run_id,
+                             {.status = tracking::RunStatus::RUNNING,
+                              .end_time = std::nullopt,
+                              .run_name = std::nullopt},
+                             [run_id = task.run_id](Result<tracking::RunInfo> updated) {
+                               if (!updated) {
+                                 spdlog::warn("gateway: cannot mark run_id={} RUNNING: {}", run_id,
+                                              updated.error().message);
+                               }
+                             });
     return;
   }
   if (IsTerminal(state.state)) CloseRun(task);
 }
 
 void TaskService::CloseRun(const Task& task) {
+  // Queued without waiting: the effects thread goes on with the next task meanwhile.
   const TaskState& state = task.state;
   std::vector<tracking::Tag> tags = {
       {"mltf.task_state", std::string(TaskStateNameText(state.state))}};
   if (state.exit_code) tags.push_back({"mltf.exit_code", std::to_string(*state.exit_code)});
   if (!state.reason.empty()) tags.push_back({"mltf.reason", state.reason.substr(0, 5000)});
-  if (auto logged = tracking_.LogBatch(task.run_id, {}, {}, tags); !logged) {
-    spdlog::warn("gateway: cannot tag run_id={}: {}", task.run_id, logged.error().message);
-  }
-  auto updated = tracking_.UpdateRun(task.run_id, {.status = RunStatusOf(state.state),
-                                                   .end_time = state.ended_at.value_or(NowMillis()),
-                                                   .run_name = std::nullopt});
-  if (!updated) {
-    spdlog::warn("gateway: cannot end run_id={}: {}", task.run_id, updated.error().message);
-  }
+  tracking_.LogBatchAsync(
+      task.run_id, {}, {}, std::move(tags), [run_id = task.run_id](Result<void> logged) {
+        if (!logged) {
+          spdlog::warn("gateway: cannot tag run_id={}: {}", run_id, logged.error().message);
+        }
+      });
+  tracking_.UpdateRunAsync(task.run_id,
+                           {.status = RunStatusOf(state.state),
+                            .end_time = state.ended_at.value_or(NowMillis()),
+                            .run_name = std::nullopt},
+                           [run_id = task.run_id](Result<tracking::RunInfo> updated) {
+                             if (!updated) {
+                               spdlog::warn("gateway: cannot end run_id={}: {}", run_id,
+                                            updated.error().message);
+                             }
+                           });
 }
 
 void TaskService::OnExecutorEvent(executors::ExecutorEvent event) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""quickstart.py - track a small training run through MLTF's MLflow REST API and print it back.
+"""rest_tracking.py - track a small training run through MLTF's MLflow REST API and print it back.
 
 What `mlflow.start_run(); mlflow.log_param(...); mlflow.log_metric(...)` sends, spelled out with
 `requests` so it runs where the mlflow package is not installed.
