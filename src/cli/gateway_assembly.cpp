@@ -122,12 +122,12 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const config::ServerConfig& conf
 
   gateway->logs_ = std::make_unique<gateway::api::LogFollower>();
   const std::string local_user = config.local_user.empty() ? OsUserName() : config.local_user;
-  gateway->api_ = std::make_unique<gateway::api::GatewayApi>(
-      gateway::api::GatewayApi{.tasks = *gateway->tasks_,
-                               .projects = *gateway->projects_,
-                               .logs = *gateway->logs_,
-                               .caller = [local_user](const http::Request&) { return local_user; },
-                               .executor_status_json = executor_status});
+  gateway->api_ = std::make_unique<gateway::api::GatewayApi>(gateway::api::GatewayApi{
+      .tasks = *gateway->tasks_,
+      .projects = *gateway->projects_,
+      .logs = *gateway->logs_,
+      .caller = [local_user](const http::Request&) { return std::string(local_user); },
+      .executor_status_json = executor_status});
   gateway::api::RegisterGatewayRoutes(router, *gateway->api_);
   spdlog::info("gateway: tasks run as {} and report to {}", local_user, public_url);
   return gateway;

@@ -200,8 +200,7 @@ int Finish(const AttemptDescription& attempt, TaskLog& log, int exit_code,
   return exit_code;
 }
 
-/// Uploads what the attempt left: its output directory at the artifact root, the environment
-/// lock, and the task log (last, so it holds everything above).
+/// Uploads the attempt's output directory at the run's artifact root.
 void UploadOutputs(client::TrackingClient& tracking, const AttemptDescription& attempt,
                    TaskLog& log) {
   std::error_code ec;
@@ -226,6 +225,7 @@ void UploadLock(client::TrackingClient& tracking, const AttemptDescription& atte
   }
 }
 
+/// Uploads the task log; called last, so it holds everything the attempt wrote.
 void UploadLog(client::TrackingClient& tracking, const AttemptDescription& attempt) {
   if (auto uploaded =
           tracking.UploadArtifact(attempt.artifact_uri, attempt.log_file, "mltf/task.log");

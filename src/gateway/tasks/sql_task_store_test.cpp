@@ -36,7 +36,8 @@ std::vector<TaskEvent> FirstEvents(std::int64_t time) {
 Result<void> AppendAndWait(SqlTaskStore& store, const std::string& id, const TaskEvent& event,
                            const TaskState& state) {
   std::promise<Result<void>> done;
-  store.Append(id, event, state, [&done](Result<void> result) { done.set_value(result); });
+  store.Append(id, event, state,
+               [&done](Result<void> result) { done.set_value(std::move(result)); });
   return done.get_future().get();
 }
 

@@ -71,6 +71,17 @@ bool IsActive(TaskStateName state) {
          state == TaskStateName::RUNNING;
 }
 
+/// A callback for a run update the service does not wait for: a failure is logged, and the task
+/// goes on (its own state is in its event log).
+template <typename T>
+Callback<T> WarnOnFailure(std::string what, std::string run_id) {
+  return [what = std::move(what), run_id = std::move(run_id)](Result<T> outcome) {
+    if (!outcome) {
+      spdlog::warn("gateway: cannot {} run_id={}: {}", what, run_id, outcome.error().message);
+    }
+  };
+}
+
 fs::path AttemptDir(const fs::path& task_dir, int attempt) {
   return task_dir / fmt::format("attempt-{}", attempt);
 }
@@ -89,7 +100,8 @@ TaskService::TaskService(TaskStore& store, projects::ProjectStore& projects,
 TaskService::~TaskService() { Stop(); }
 
 Result<void> TaskService::Start() {
-  executor_.SetListener([this](executors::ExecutorEvent event) { OnExecutorEvent(event); });
+  executor_.SetListener(
+      [this](executors::ExecutorEvent event) { OnExecutorEvent(std::move(event)); });
   effects_thread_ = std::jthread([this](const std::stop_token& stop) { EffectsLoop(stop); });
 
   MLTF_ASSIGN_OR_RETURN(unfinished, store_.LoadUnfinished());
@@ -335,9 +347,10 @@ void TaskService::Record(const std::string& task_id, const TaskEvent& event) {
   if (!Changes(task.state, event)) return;
   task.state = Apply(std::move(task.state), event);
   Task snapshot = task;
+  const TaskState state = task.state;
   if (IsTerminal(task.state.state)) live_.erase(found);
   // Appended under the lock, so the log's order is the order the states were computed in.
-  store_.Append(task_id, event, snapshot.state,
+  store_.Append(task_id, event, state,
                 [this, task_id, event, snapshot = std::move(snapshot)](Result<void> stored) {
                   if (!stored) {
                     spdlog::error("gateway: cannot store an event task_id={} event={}: {}", task_id,
@@ -371,16 +384,19 @@ void TaskService::ActOn(const std::string& task_id, const TaskEvent& event, cons
     return;
   }
   if (event.kind == TaskEvent::Kind::STARTED) {
+    // What the attempt was given, beside what was asked (mltf.resources).
+    std::string gpus;
+    for (int gpu : event.gpus) gpus += (gpus.empty() ? "" : ",") + std::to_string(gpu);
+    std::vector<tracking::Tag> given = {{"mltf.attempt", std::to_string(event.attempt)},
+                                        {"mltf.executor_id", event.executor_id},
+                                        {"mltf.gpus", gpus}};
+    tracking_.LogBatchAsync(task.run_id, {}, {}, std::move(given),
+                            WarnOnFailure<void>("tag", task.run_id));
     tracking_.UpdateRunAsync(task.run_id,
                              {.status = tracking::RunStatus::RUNNING,
                               .end_time = std::nullopt,
                               .run_name = std::nullopt},
-                             [run_id = task.run_id](Result<tracking::RunInfo> updated) {
-                               if (!updated) {
-                                 spdlog::warn("gateway: cannot mark run_id={} RUNNING: {}", run_id,
-                                              updated.error().message);
-                               }
-                             });
+                             WarnOnFailure<tracking::RunInfo>("mark RUNNING", task.run_id));
     return;
   }
   if (IsTerminal(state.state)) CloseRun(task);
@@ -393,22 +409,13 @@ void TaskService::CloseRun(const Task& task) {
       {"mltf.task_state", std::string(TaskStateNameText(state.state))}};
   if (state.exit_code) tags.push_back({"mltf.exit_code", std::to_string(*state.exit_code)});
   if (!state.reason.empty()) tags.push_back({"mltf.reason", state.reason.substr(0, 5000)});
-  tracking_.LogBatchAsync(
-      task.run_id, {}, {}, std::move(tags), [run_id = task.run_id](Result<void> logged) {
-        if (!logged) {
-          spdlog::warn("gateway: cannot tag run_id={}: {}", run_id, logged.error().message);
-        }
-      });
+  tracking_.LogBatchAsync(task.run_id, {}, {}, std::move(tags),
+                          WarnOnFailure<void>("tag", task.run_id));
   tracking_.UpdateRunAsync(task.run_id,
                            {.status = RunStatusOf(state.state),
                             .end_time = state.ended_at.value_or(NowMillis()),
                             .run_name = std::nullopt},
-                           [run_id = task.run_id](Result<tracking::RunInfo> updated) {
-                             if (!updated) {
-                               spdlog::warn("gateway: cannot end run_id={}: {}", run_id,
-                                            updated.error().message);
-                             }
-                           });
+                           WarnOnFailure<tracking::RunInfo>("end", task.run_id));
 }
 
 void TaskService::OnExecutorEvent(executors::ExecutorEvent event) {
