@@ -63,6 +63,19 @@ def event_time(task, name):
     return next(e["time"] for e in task["events"] if e["event"] == name)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time spent by the whole machine (all cores, idle excluded)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_all(session, url, ids, timeout=600):
     deadline = time.monotonic() + timeout
     pending = set(ids)
@@ -124,6 +137,8 @@ def main() -> None:
             wait_all(session, url, [task_id])
 
         # Throughput: a burst of submissions from 8 clients, until the last task ended.
+        server_cpu = process_cpu_seconds(server.pid)
+        machine_cpu = machine_cpu_seconds()
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             def submit(_):
@@ -133,6 +148,8 @@ def main() -> None:
         submitted = time.monotonic() - started
         wait_all(session, url, ids)
         elapsed = time.monotonic() - started
+        server_cpu = process_cpu_seconds(server.pid) - server_cpu
+        machine_cpu = machine_cpu_seconds() - machine_cpu
         failed = session.get(url + API + "/tasks", params={"state": "FAILED"}).json()["tasks"]
 
         p50, p99 = percentile(server_ms, 0.5), percentile(server_ms, 0.99)
@@ -146,6 +163,9 @@ def main() -> None:
         print(f"{args.tasks} no-op tasks: submitted in {submitted:.2f} s, all ended in "
               f"{elapsed:.2f} s -> {rate:.0f} tasks/s  (target >= 100: {rate / 100:.2f}x), "
               f"{len(failed)} failed")
+        print(f"  CPU per task: {machine_cpu / args.tasks * 1000:.1f} ms on the machine, of which "
+              f"{server_cpu / args.tasks * 1000:.1f} ms in the server (the rest: runners, "
+              f"the task's shell, the load generator)")
         print(f"  mean submit -> RUNNING over the run: {statistics.mean(server_ms):.1f} ms")
     finally:
         server.send_signal(signal.SIGTERM)
