@@ -95,7 +95,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const config::ServerConfig& conf
   gateway::executors::LocalExecutorOptions executor_options{
       .capacity = capacity,
       .runner_command = {self.string(), "run-task"},
-      .base_environment = RunnerEnvironment()};
+      .base_environment = RunnerEnvironment(),
+      .runner_pool = true};
   const std::string executor_status = ExecutorStatus(capacity).dump();
   gateway->executor_ = std::make_unique<gateway::executors::LocalExecutor>(executor_options);
 

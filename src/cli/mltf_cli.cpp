@@ -9,6 +9,7 @@
 #include "cli/commands/task_commands.hpp"
 #include "cli/server_command.hpp"
 #include "config/config.hpp"
+#include "runner/runner_pool.hpp"
 #include "runner/task_runner.hpp"
 #include "version.hpp"
 
@@ -32,7 +33,14 @@ int Main(int argc, char** argv) {
   auto* run_task = app.add_subcommand(
       "run-task", "Run one attempt of a task (started by an executor, not by hand)");
   std::string attempt_file;
-  run_task->add_option("--attempt-file", attempt_file, "the attempt's description")->required();
+  auto* attempt_option =
+      run_task->add_option("--attempt-file", attempt_file, "the attempt's description");
+  bool serve_attempts = false;
+  run_task
+      ->add_flag("--serve", serve_attempts,
+                 "serve attempt requests on stdin, one forked runner each (the local "
+                 "executor's runner pool)")
+      ->excludes(attempt_option);
 
   TaskCommandState tasks;
   AddTaskCommands(app, tasks);
@@ -47,7 +55,14 @@ int Main(int argc, char** argv) {
     std::cout << "mltf " << kVersion << "\n";
     return 0;
   }
-  if (run_task->parsed()) return runner::RunTask(attempt_file);
+  if (run_task->parsed()) {
+    if (serve_attempts) return runner::ServeAttempts(runner::RunTask);
+    if (attempt_file.empty()) {
+      std::cerr << "mltf run-task: give --attempt-file or --serve\n";
+      return 2;
+    }
+    return runner::RunTask(attempt_file);
+  }
   if (auto code = RunTaskCommands(tasks)) return *code;
   for (const auto& name : config::ServerSettingNames()) {
     if (server->count("--" + name) > 0) flags[name] = raw[name];

@@ -26,6 +26,7 @@
 #include "gateway/projects/project_archive.hpp"
 #include "runner/process/metric_patterns.hpp"
 #include "runner/process/process_group.hpp"
+#include "runner/runner_pool.hpp"
 
 extern char** environ;  // NOLINT(readability-identifier-naming): POSIX's name
 
@@ -341,7 +342,8 @@ int RunTask(const fs::path& attempt_file) {
     return code;
   }
   std::ofstream(attempt.result_file.parent_path() / "user.pgid") << process->pid() << "\n";
-  std::cout << "@mltf running" << std::endl;
+  std::cout << RunningAnnouncement(attempt_file) + "\n"
+            << std::flush;  // one write: the pipe may be shared
   // Recorded while the entry point runs, not before: it is not on the path to RUNNING.
   UploadLock(tracking, attempt, prepared->resolved_lock, log);
 

@@ -3,9 +3,10 @@
 // Protocol: read the attempt file; append a header to the task log; unpack the project snapshot
 // into a fresh work directory; build or reuse the environment; start the entry point with
 // /bin/sh in its own process group, with MLFLOW_* / MLTF_* / CUDA_VISIBLE_DEVICES set; announce
-// "@mltf running" on stdout (the local executor listens); copy the entry point's output into
-// the task log and turn lines matching the task's metric patterns into metrics; on SIGTERM or
-// SIGINT forward SIGTERM to the entry point's group and SIGKILL it after the grace period;
+// that it runs on stdout (RunningAnnouncement; the local executor listens); copy the entry
+// point's output into the task log and turn lines matching the task's metric patterns into
+// metrics; on SIGTERM or SIGINT forward SIGTERM to the entry point's group and SIGKILL it after
+// the grace period;
 // upload the output directory and the log as run artifacts; write the result file and exit
 // with the entry point's exit code.
 #pragma once

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "runner/process/process_group.hpp"
@@ -87,8 +88,39 @@ TEST(LocalEnvBuilderTest, UsesTheConfiguredInterpreter) {
   ASSERT_TRUE(env) << env.error().message;
   EXPECT_EQ(env->manager, "local");
   EXPECT_TRUE(env->root.empty());
-  EXPECT_TRUE(env->variables.empty());
+  // An interpreter given by path is the one `python3` finds in the task.
+  EXPECT_EQ(env->variables.at("PATH"), std::filesystem::path(kPython).parent_path().string());
   EXPECT_THAT(env->resolved_lock, HasSubstr("=="));
+}
+
+TEST(LocalEnvBuilderTest, TheLockIsKeptUntilTheInterpreterPathsChange) {
+  EnvironmentOptions options = Options("local-lock");
+  auto builder = MakeEnvBuilder("local", options);
+  ASSERT_TRUE(builder);
+  EnvironmentRequest request = Request("");
+  request.env_manager = "local";
+  auto first = (*builder)->Prepare(request, {});
+  ASSERT_TRUE(first) << first.error().message;
+  // The cached answer is used: replace the lock in the cache and read it back.
+  std::filesystem::path cache;
+  for (const auto& entry : std::filesystem::directory_iterator(options.envs_root)) {
+    if (entry.path().filename().string().starts_with("local-")) cache = entry.path();
+  }
+  ASSERT_FALSE(cache.empty()) << "no cache file in " << options.envs_root;
+  std::ifstream in(cache);
+  auto cached = nlohmann::json::parse(in);
+  cached["freeze"] = "marker==1\n";
+  std::ofstream(cache) << cached.dump();
+  auto second = (*builder)->Prepare(request, {});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->resolved_lock, "marker==1\n");
+  // A changed directory of the interpreter's sys.path makes it stale.
+  cached["paths"] = {{"/nonexistent-mltf-test-dir", 1}};
+  std::ofstream(cache) << cached.dump();
+  auto third = (*builder)->Prepare(request, {});
+  ASSERT_TRUE(third);
+  EXPECT_THAT(third->resolved_lock, HasSubstr("=="));
+  EXPECT_NE(third->resolved_lock, "marker==1\n");
 }
 
 TEST(VirtualenvBuilderTest, BuildsOnceForConcurrentCallersThenReuses) {

@@ -14,7 +14,10 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/ids.hpp"
 #include "gateway/executors/attempt_description.hpp"
@@ -24,8 +27,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// The line a runner prints on its stdout once the entry point runs.
-constexpr std::string_view kRunningAnnouncement = "@mltf running";
+/// Lines of runners and of the runner pool that carry an event (runner/runner_pool.hpp).
+constexpr std::string_view kProtocolPrefix = "@mltf ";
 /// How often the loop looks at timers when nothing else wakes it.
 constexpr int kTickMs = 1000;
 
@@ -224,63 +227,178 @@ void LocalExecutor::StartWhatFits() {
 }
 
 void LocalExecutor::Start(AttemptRequest request, scheduler::Allocation allocation) {
+  const std::int64_t now = NowMillis();
+  Running running{
+      .request = std::move(request), .allocation = std::move(allocation), .started_ms = now};
+  if (running.request.resources.time_seconds) {
+    running.deadline_ms = now + *running.request.resources.time_seconds * 1000;
+  }
+  const std::map<std::string, std::string> variables = {
+      {"CUDA_VISIBLE_DEVICES", GpuList(running.allocation.gpu_indices)},
+      {"MLTF_GPUS", GpuList(running.allocation.gpu_indices)},
+      {"MLTF_CPUS", std::to_string(running.allocation.cpus)},
+      {"MLTF_TASK_ID", running.request.task_id}};
+  const bool started = options_.runner_pool ? RequestFromPool(running, variables)
+                                            : ExecuteRunner(running, variables);
+  if (!started) {
+    resources_.Release(running.allocation);
+    return;
+  }
+  const std::string key = KeyOf(running.request.task_id, running.request.attempt);
+  const bool known_pid = running.pid > 0;
+  ExecutorEvent event{.kind = ExecutorEvent::Kind::STARTED,
+                      .task_id = running.request.task_id,
+                      .attempt = running.request.attempt,
+                      .executor_id = std::to_string(running.pid),
+                      .gpus = running.allocation.gpu_indices};
+  running_.emplace(key, std::move(running));
+  // A runner of the pool is reported once the pool says which pid it has.
+  if (known_pid) Report(std::move(event));
+}
+
+bool LocalExecutor::ExecuteRunner(Running& running,
+                                  const std::map<std::string, std::string>& variables) {
   runner::ProcessSpec spec;
   spec.argv = options_.runner_command;
   spec.argv.push_back("--attempt-file");
-  spec.argv.push_back(request.attempt_file.string());
+  spec.argv.push_back(running.request.attempt_file.string());
   spec.environment = options_.base_environment;
-  spec.environment["CUDA_VISIBLE_DEVICES"] = GpuList(allocation.gpu_indices);
-  spec.environment["MLTF_GPUS"] = GpuList(allocation.gpu_indices);
-  spec.environment["MLTF_CPUS"] = std::to_string(allocation.cpus);
-  spec.environment["MLTF_TASK_ID"] = request.task_id;
-  spec.working_directory = request.task_dir;
-  spec.merge_stderr = true;
-
+  for (const auto& [name, value] : variables) spec.environment[name] = value;
+  spec.working_directory = running.request.task_dir;
   auto process = runner::ProcessGroup::Start(spec);
   if (!process) {
-    resources_.Release(allocation);
     Report({.kind = ExecutorEvent::Kind::EXITED,
-            .task_id = request.task_id,
-            .attempt = request.attempt,
+            .task_id = running.request.task_id,
+            .attempt = running.request.attempt,
             .exit_code = 127,
             .reason = "cannot start the task runner: " + process.error().message,
             .final = true});
-    return;
+    return false;
   }
+  running.pid = process->pid();
   // glibc 2.36's <sys/pidfd.h> lacks extern "C", so the system call is made directly.
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, process->pid(), 0));
-  const std::int64_t now = NowMillis();
-  Running running{.request = request,
-                  .allocation = allocation,
-                  .process = std::move(*process),
-                  .pidfd = pidfd,
-                  .started_ms = now};
-  if (request.resources.time_seconds) {
-    running.deadline_ms = now + *request.resources.time_seconds * 1000;
+  running.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, running.pid, 0));
+  running.process = std::move(*process);
+  spdlog::info("executor: started task_id={} attempt={} pid={} gpus=[{}] cpus={}",
+               running.request.task_id, running.request.attempt, running.pid,
+               GpuList(running.allocation.gpu_indices), running.allocation.cpus);
+  return true;
+}
+
+Result<void> LocalExecutor::StartPool() {
+  runner::ProcessSpec spec;
+  spec.argv = options_.runner_command;
+  spec.argv.push_back("--serve");
+  spec.environment = options_.base_environment;
+  spec.input_pipe = true;
+  MLTF_ASSIGN_OR_RETURN(pool, runner::ProcessGroup::Start(spec));
+  pool_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pool.pid(), 0));
+  spdlog::info("executor: runner pool started pid={}", pool.pid());
+  pool_ = std::move(pool);
+  return {};
+}
+
+bool LocalExecutor::RequestFromPool(const Running& running,
+                                    const std::map<std::string, std::string>& variables) {
+  if (!pool_) {
+    if (auto started = StartPool(); !started) {
+      Report({.kind = ExecutorEvent::Kind::EXITED,
+              .task_id = running.request.task_id,
+              .attempt = running.request.attempt,
+              .exit_code = 127,
+              .reason = "cannot start the runner pool: " + started.error().message,
+              .final = true});
+      return false;
+    }
   }
-  const std::string executor_id = std::to_string(running.process.pid());
-  spdlog::info("executor: started task_id={} attempt={} pid={} gpus=[{}] cpus={}", request.task_id,
-               request.attempt, executor_id, GpuList(allocation.gpu_indices), allocation.cpus);
-  running_.emplace(KeyOf(request.task_id, request.attempt), std::move(running));
-  Report({.kind = ExecutorEvent::Kind::STARTED,
-          .task_id = request.task_id,
-          .attempt = request.attempt,
-          .executor_id = executor_id,
-          .gpus = allocation.gpu_indices});
+  const std::string line = nlohmann::json{{"attempt_file", running.request.attempt_file.string()},
+                                          {"environment", variables}}
+                               .dump() +
+                           "\n";
+  // The pool reads its input all the time; a request is far below the pipe's buffer.
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    const ssize_t written = ::write(pool_->input_fd(), rest.data(), rest.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      Report({.kind = ExecutorEvent::Kind::EXITED,
+              .task_id = running.request.task_id,
+              .attempt = running.request.attempt,
+              .reason = "the runner pool stopped taking requests"});
+      return false;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+void LocalExecutor::Signal(Running& running, int sig) {
+  if (running.process) {
+    running.process->Signal(sig);
+  } else if (running.pid > 0) {
+    ::kill(-running.pid, sig);
+  }
+  // A runner the pool has not reported yet is signalled when it is (OnProtocolLine).
 }
 
 void LocalExecutor::Stop(Running& running, std::string reason) {
   running.stop_reason = std::move(reason);
   running.kill_at_ms = NowMillis() + running.request.grace.count() + options_.kill_margin.count();
-  running.process.Signal(SIGTERM);
+  Signal(running, SIGTERM);
+}
+
+void LocalExecutor::OnProtocolLine(std::string_view json_text) {
+  const auto message = nlohmann::json::parse(json_text, nullptr, false);
+  if (!message.is_object()) return;
+  const std::string event = message.value("event", "");
+  const std::string attempt_file = message.value("attempt_file", "");
+  auto by_attempt = [&]() {
+    return std::find_if(running_.begin(), running_.end(), [&](const auto& entry) {
+      return entry.second.request.attempt_file.string() == attempt_file;
+    });
+  };
+  if (event == "running") {
+    if (auto found = by_attempt(); found != running_.end()) {
+      Report({.kind = ExecutorEvent::Kind::RUNNING,
+              .task_id = found->second.request.task_id,
+              .attempt = found->second.request.attempt});
+    }
+  } else if (event == "started") {
+    auto found = by_attempt();
+    if (found == running_.end()) return;
+    Running& running = found->second;
+    running.pid = message.value("pid", -1);
+    spdlog::info("executor: started task_id={} attempt={} pid={} gpus=[{}] cpus={} (pool)",
+                 running.request.task_id, running.request.attempt, running.pid,
+                 GpuList(running.allocation.gpu_indices), running.allocation.cpus);
+    Report({.kind = ExecutorEvent::Kind::STARTED,
+            .task_id = running.request.task_id,
+            .attempt = running.request.attempt,
+            .executor_id = std::to_string(running.pid),
+            .gpus = running.allocation.gpu_indices});
+    if (running.kill_at_ms) Signal(running, SIGTERM);  // stopped before the pool answered
+  } else if (event == "exited") {
+    const pid_t pid = message.value("pid", -1);
+    auto found = std::find_if(running_.begin(), running_.end(), [&](const auto& entry) {
+      return !entry.second.process && entry.second.pid == pid;
+    });
+    if (found == running_.end()) return;
+    runner::ExitStatus status{.exit_code = message.value("exit_code", 1)};
+    if (const int signal = message.value("signal", 0); signal != 0) status.signal = signal;
+    Finish(found->first, status);
+  } else if (event == "failed") {
+    if (auto found = by_attempt(); found != running_.end()) {
+      Finish(found->first, {.exit_code = 127});
+    }
+  }
 }
 
 void LocalExecutor::ReadOutput(Running& running) {
   std::array<char, 8192> buffer{};
-  while (true) {
-    const ssize_t got = ::read(running.process.output_fd(), buffer.data(), buffer.size());
+  while (running.process) {
+    const ssize_t got = ::read(running.process->output_fd(), buffer.data(), buffer.size());
     if (got <= 0) {
-      if (got == 0) running.process.CloseOutput();
+      if (got == 0) running.process->CloseOutput();
       return;
     }
     running.pending_output.append(buffer.data(), static_cast<std::size_t>(got));
@@ -288,10 +406,8 @@ void LocalExecutor::ReadOutput(Running& running) {
     while ((newline = running.pending_output.find('\n')) != std::string::npos) {
       const std::string line = running.pending_output.substr(0, newline);
       running.pending_output.erase(0, newline + 1);
-      if (line == kRunningAnnouncement) {
-        Report({.kind = ExecutorEvent::Kind::RUNNING,
-                .task_id = running.request.task_id,
-                .attempt = running.request.attempt});
+      if (line.starts_with(kProtocolPrefix)) {
+        OnProtocolLine(std::string_view(line).substr(kProtocolPrefix.size()));
       } else {
         spdlog::info("runner task_id={}: {}", running.request.task_id, line);
       }
@@ -301,13 +417,62 @@ void LocalExecutor::ReadOutput(Running& running) {
   }
 }
 
-void LocalExecutor::Finish(const std::string& key) {
+void LocalExecutor::ReadPoolOutput() {
+  std::array<char, 8192> buffer{};
+  while (pool_) {
+    const ssize_t got = ::read(pool_->output_fd(), buffer.data(), buffer.size());
+    if (got <= 0) return;
+    pool_output_.append(buffer.data(), static_cast<std::size_t>(got));
+    std::size_t newline = 0;
+    while ((newline = pool_output_.find('\n')) != std::string::npos) {
+      const std::string line = pool_output_.substr(0, newline);
+      pool_output_.erase(0, newline + 1);
+      if (line.starts_with(kProtocolPrefix)) {
+        OnProtocolLine(std::string_view(line).substr(kProtocolPrefix.size()));
+      } else {
+        spdlog::info("runner pool: {}", line);
+      }
+    }
+    if (pool_output_.size() > 65536) pool_output_.clear();
+  }
+}
+
+void LocalExecutor::LosePool(const std::string& why) {
+  ReadPoolOutput();  // exits reported before it died still count
+  spdlog::error("executor: the runner pool stopped ({}); its runners stopped with it", why);
+  std::vector<std::string> lost;
+  for (const auto& [key, running] : running_) {
+    if (!running.process) lost.push_back(key);
+  }
+  for (const auto& key : lost) {
+    Running& running = running_.at(key);
+    KillLeftovers(running.request);
+    resources_.Release(running.allocation);
+    Report({.kind = ExecutorEvent::Kind::EXITED,
+            .task_id = running.request.task_id,
+            .attempt = running.request.attempt,
+            .executor_id = std::to_string(running.pid),
+            .reason = "the runner pool stopped (" + why + ")",
+            .cancelled = running.cancelled});
+    running_.erase(key);
+  }
+  if (pool_pidfd_ >= 0) ::close(pool_pidfd_);
+  pool_pidfd_ = -1;
+  pool_.reset();
+  pool_output_.clear();
+}
+
+void LocalExecutor::ReapRunner(const std::string& key) {
+  auto found = running_.find(key);
+  if (found == running_.end() || !found->second.process) return;
+  ReadOutput(found->second);
+  if (auto status = found->second.process->TryWait()) Finish(key, *status);
+}
+
+void LocalExecutor::Finish(const std::string& key, const runner::ExitStatus& status) {
   auto found = running_.find(key);
   if (found == running_.end()) return;
   Running& running = found->second;
-  ReadOutput(running);
-  auto status = running.process.TryWait();
-  if (!status) return;
   if (running.pidfd >= 0) ::close(running.pidfd);
   resources_.Release(running.allocation);
   const double seconds = static_cast<double>(NowMillis() - running.started_ms) / 1000.0;
@@ -320,7 +485,7 @@ void LocalExecutor::Finish(const std::string& key) {
   ExecutorEvent event{.kind = ExecutorEvent::Kind::EXITED,
                       .task_id = running.request.task_id,
                       .attempt = running.request.attempt,
-                      .executor_id = std::to_string(running.process.pid()),
+                      .executor_id = std::to_string(running.pid),
                       .cancelled = running.cancelled};
   auto result =
       ReadAttemptResult(fs::path(running.request.attempt_file).parent_path() / "result.json");
@@ -328,8 +493,8 @@ void LocalExecutor::Finish(const std::string& key) {
     event.exit_code = result->exit_code;
     event.reason = result->reason;
   } else {
-    event.exit_code = status->exit_code;
-    event.reason = "the task runner ended without a result: " + status->Describe();
+    event.exit_code = status.exit_code;
+    event.reason = "the task runner ended without a result: " + status.Describe();
   }
   if (running.walltime_exceeded) {
     event.final = true;
@@ -352,7 +517,7 @@ void LocalExecutor::CheckTimers() {
     if (running.kill_at_ms && now >= *running.kill_at_ms) {
       spdlog::warn("executor: task_id={} did not stop within its grace period; killing it",
                    running.request.task_id);
-      running.process.Signal(SIGKILL);
+      Signal(running, SIGKILL);
       if (auto pgid = RecordedUserGroup(running.request.attempt_file)) ::kill(-*pgid, SIGKILL);
       running.kill_at_ms = now + options_.kill_margin.count();
       continue;
@@ -366,7 +531,7 @@ void LocalExecutor::CheckTimers() {
 
 void LocalExecutor::Loop(const std::stop_token& stop) {
   std::vector<pollfd> fds;
-  std::vector<std::string> keys;  // parallel to fds after the first entry
+  std::vector<std::string> keys;  // parallel to fds: the runner each descriptor belongs to
   while (!stop.stop_requested()) {
     try {
       TakeOrders();
@@ -374,14 +539,22 @@ void LocalExecutor::Loop(const std::stop_token& stop) {
       CheckTimers();
 
       fds.assign(1, pollfd{.fd = wake_fd_, .events = POLLIN, .revents = 0});
-      keys.clear();
+      keys.assign(1, "");
+      if (pool_) {
+        fds.push_back({.fd = pool_->output_fd(), .events = POLLIN, .revents = 0});
+        keys.emplace_back("");
+        fds.push_back({.fd = pool_pidfd_, .events = POLLIN, .revents = 0});
+        keys.emplace_back("");
+      }
       std::int64_t next_timer = NowMillis() + kTickMs;
       for (auto& [key, running] : running_) {
-        fds.push_back({.fd = running.pidfd, .events = POLLIN, .revents = 0});
-        keys.push_back(key);
-        if (running.process.output_fd() >= 0) {
-          fds.push_back({.fd = running.process.output_fd(), .events = POLLIN, .revents = 0});
+        if (running.process) {
+          fds.push_back({.fd = running.pidfd, .events = POLLIN, .revents = 0});
           keys.push_back(key);
+          if (running.process->output_fd() >= 0) {
+            fds.push_back({.fd = running.process->output_fd(), .events = POLLIN, .revents = 0});
+            keys.push_back(key);
+          }
         }
         if (running.deadline_ms) next_timer = std::min(next_timer, *running.deadline_ms);
         if (running.kill_at_ms) next_timer = std::min(next_timer, *running.kill_at_ms);
@@ -395,35 +568,84 @@ void LocalExecutor::Loop(const std::stop_token& stop) {
         std::uint64_t count = 0;
         [[maybe_unused]] auto ignored = ::read(wake_fd_, &count, sizeof count);
       }
+      std::size_t first_runner = 1;
+      if (pool_) {
+        first_runner = 3;
+        if (fds[1].revents != 0) ReadPoolOutput();
+        if (fds[2].revents != 0) LosePool("it exited");
+      }
       std::vector<std::string> exited;
-      for (std::size_t index = 1; index < fds.size(); ++index) {
+      for (std::size_t index = first_runner; index < fds.size(); ++index) {
         if (fds[index].revents == 0) continue;
-        auto found = running_.find(keys[index - 1]);
-        if (found == running_.end()) continue;
+        auto found = running_.find(keys[index]);
+        if (found == running_.end() || !found->second.process) continue;
         if (fds[index].fd == found->second.pidfd) {
-          exited.push_back(keys[index - 1]);
+          exited.push_back(keys[index]);
         } else {
           ReadOutput(found->second);
         }
       }
       // Without a pidfd (an old kernel), an exit is noticed on the next tick.
       for (auto& [key, running] : running_) {
-        if (running.pidfd < 0) exited.push_back(key);
+        if (running.process && running.pidfd < 0) exited.push_back(key);
       }
-      for (const auto& key : exited) Finish(key);
+      for (const auto& key : exited) ReapRunner(key);
     } catch (const std::exception& error) {
       spdlog::error("executor: the local executor's loop failed: {}", error.what());
     }
   }
-  // Shutting down: stop every runner so it can checkpoint, then leave; the next start
-  // reconciles what they were doing.
-  for (auto& [key, running] : running_) running.process.Signal(SIGTERM);
+  ShutDownRunners();
+}
+
+void LocalExecutor::ShutDownRunners() {
+  // Every runner gets SIGTERM (it forwards it, so the tasks can checkpoint) and the grace period;
+  // the next start reconciles what they were doing.
+  std::chrono::milliseconds longest{0};
   for (auto& [key, running] : running_) {
-    running.process.Terminate(running.request.grace + options_.kill_margin);
-    if (running.pidfd >= 0) ::close(running.pidfd);
+    Signal(running, SIGTERM);
+    longest = std::max(longest, running.request.grace + options_.kill_margin);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + longest;
+  while (!running_.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::vector<std::string> ended;
+    for (auto& [key, running] : running_) {
+      if (running.process && running.process->TryWait()) ended.push_back(key);
+    }
+    for (const auto& key : ended) {
+      if (running_.at(key).pidfd >= 0) ::close(running_.at(key).pidfd);
+      KillLeftovers(running_.at(key).request);
+      running_.erase(key);
+    }
+    if (pool_) {
+      // The pool reports its runners' exits; read them without acting on them.
+      std::array<char, 8192> buffer{};
+      while (::read(pool_->output_fd(), buffer.data(), buffer.size()) > 0) {
+      }
+      std::vector<std::string> gone;
+      for (auto& [key, running] : running_) {
+        if (!running.process && (running.pid <= 0 || ::kill(running.pid, 0) != 0)) {
+          gone.push_back(key);
+        }
+      }
+      for (const auto& key : gone) {
+        KillLeftovers(running_.at(key).request);
+        running_.erase(key);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& [key, running] : running_) {
+    Signal(running, SIGKILL);
     KillLeftovers(running.request);
+    if (running.pidfd >= 0) ::close(running.pidfd);
   }
   running_.clear();
+  if (pool_) {
+    pool_->CloseInput();
+    pool_->Terminate(std::chrono::seconds(1));
+    if (pool_pidfd_ >= 0) ::close(pool_pidfd_);
+    pool_.reset();
+  }
 }
 
 }  // namespace mltf::gateway::executors

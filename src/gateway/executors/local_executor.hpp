@@ -29,6 +29,10 @@ struct LocalExecutorOptions {
   std::map<std::string, std::string> base_environment;
   /// After the grace period of a stop, how long the runner has before the executor kills it.
   std::chrono::milliseconds kill_margin{5000};
+  /// Start runners from one long-lived `run-task --serve` (runner_command + "--serve") that
+  /// forks a child per attempt, instead of executing runner_command per attempt: an attempt
+  /// then costs no loading of the binary and its libraries (see runner/runner_pool.hpp).
+  bool runner_pool = false;
 };
 
 /// The `local` executor.
@@ -45,7 +49,9 @@ struct LocalExecutorOptions {
 ///
 /// Runners die with the server (the child gets SIGKILL when its parent dies), so after a restart
 /// a started attempt is reported lost (and its leftover processes killed); a queued one is queued
-/// again.
+/// again. With a runner pool, the pool is the server's child and the runners the pool's; the
+/// pool reports each runner's start and exit on its stdout, and if it dies its runners die with
+/// it and are reported lost.
 class LocalExecutor final : public Executor {
  public:
   explicit LocalExecutor(LocalExecutorOptions options);
@@ -65,7 +71,9 @@ class LocalExecutor final : public Executor {
   struct Running {
     AttemptRequest request;
     scheduler::Allocation allocation;
-    runner::ProcessGroup process;
+    /// The runner, when it was executed by this executor; empty for a runner of the pool.
+    std::optional<runner::ProcessGroup> process;
+    pid_t pid = -1;  ///< the runner's pid and process group; -1 until the pool reported it
     int pidfd = -1;
     std::string pending_output;  ///< an unfinished line of the runner's stdout
     std::int64_t started_ms = 0;
@@ -85,10 +93,27 @@ class LocalExecutor final : public Executor {
   void TakeOrders();
   void StartWhatFits();
   void Start(AttemptRequest request, scheduler::Allocation allocation);
+  /// Executes the runner for `running` (runner_pool off); false if it could not start.
+  bool ExecuteRunner(Running& running, const std::map<std::string, std::string>& variables);
+  /// Asks the pool for a runner (runner_pool on), starting the pool if needed.
+  bool RequestFromPool(const Running& running, const std::map<std::string, std::string>& variables);
+  Result<void> StartPool();
+  /// Reads the pool's stdout and acts on its lines; false once the pool's output ended.
+  void ReadPoolOutput();
+  /// The pool died: its runners died with it.
+  void LosePool(const std::string& why);
+  void Signal(Running& running, int sig);
   void Stop(Running& running, std::string reason);
   void ReadOutput(Running& running);
-  void Finish(const std::string& key);
+  /// A runner executed by this executor ended (its pidfd is readable).
+  void ReapRunner(const std::string& key);
+  /// Reports the end of `key` and frees what it held.
+  void Finish(const std::string& key, const runner::ExitStatus& status);
+  /// Handles one "@mltf {json}" line of a runner or the pool.
+  void OnProtocolLine(std::string_view json_text);
   void CheckTimers();
+  /// At shutdown: SIGTERM to every runner, their grace period, then SIGKILL for what is left.
+  void ShutDownRunners();
   void Report(ExecutorEvent event);
   void Wake();
 
@@ -105,6 +130,9 @@ class LocalExecutor final : public Executor {
   // The loop thread's only.
   std::vector<AttemptRequest> waiting_;
   std::map<std::string, Running> running_;  // by "task_id/attempt"
+  std::optional<runner::ProcessGroup> pool_;
+  int pool_pidfd_ = -1;
+  std::string pool_output_;  ///< an unfinished line of the pool's stdout
 
   int wake_fd_ = -1;
   std::jthread thread_;

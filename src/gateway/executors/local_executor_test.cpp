@@ -60,6 +60,10 @@ class EventLog {
   std::vector<ExecutorEvent> events_;
 };
 
+/// What a runner prints once its entry point runs ($2 is the attempt file).
+const std::string kAnnounceRunning =
+    "echo \"@mltf {\\\"event\\\": \\\"running\\\", \\\"attempt_file\\\": \\\"$2\\\"}\"\n";
+
 class LocalExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -125,10 +129,10 @@ class LocalExecutorTest : public ::testing::Test {
 
 TEST_F(LocalExecutorTest, ReportsStartRunningAndTheResultFile) {
   MakeExecutor(2, 0);
-  executor_->Submit(Request("t1",
-                            "echo '@mltf running'\n"
-                            "echo '{\"exit_code\": 3, \"reason\": \"exit code 3\"}' > result.json\n"
-                            "exit 3\n"));
+  executor_->Submit(
+      Request("t1", kAnnounceRunning +
+                        "echo '{\"exit_code\": 3, \"reason\": \"exit code 3\"}' > result.json\n"
+                        "exit 3\n"));
   auto started = events_.WaitFor("t1", ExecutorEvent::Kind::STARTED);
   EXPECT_FALSE(started.executor_id.empty());
   events_.WaitFor("t1", ExecutorEvent::Kind::RUNNING);
@@ -212,10 +216,8 @@ TEST_F(LocalExecutorTest, CancelOfAQueuedAttemptIsImmediate) {
 
 TEST_F(LocalExecutorTest, CancelStopsARunningAttemptWithSigterm) {
   MakeExecutor(1, 0);
-  executor_->Submit(Request("t1",
-                            "trap 'echo term > got-term; exit 143' TERM\n"
-                            "echo '@mltf running'\n"
-                            "while true; do sleep 0.05; done\n"));
+  executor_->Submit(Request("t1", "trap 'echo term > got-term; exit 143' TERM\n" +
+                                      kAnnounceRunning + "while true; do sleep 0.05; done\n"));
   events_.WaitFor("t1", ExecutorEvent::Kind::RUNNING);
   const auto before = std::chrono::steady_clock::now();
   executor_->Cancel("t1", 1, "cancelled by alice");
@@ -228,10 +230,8 @@ TEST_F(LocalExecutorTest, CancelStopsARunningAttemptWithSigterm) {
 
 TEST_F(LocalExecutorTest, ARunnerIgnoringSigtermIsKilledAfterGraceAndMargin) {
   MakeExecutor(1, 0, 200ms);
-  executor_->Submit(Request("t1",
-                            "trap '' TERM\n"
-                            "echo '@mltf running'\n"
-                            "while true; do sleep 0.05; done\n"));
+  executor_->Submit(
+      Request("t1", "trap '' TERM\n" + kAnnounceRunning + "while true; do sleep 0.05; done\n"));
   events_.WaitFor("t1", ExecutorEvent::Kind::RUNNING);
   executor_->Cancel("t1", 1, "stop");
   auto exited = events_.WaitFor("t1", ExecutorEvent::Kind::EXITED, 5s);

@@ -207,15 +207,18 @@ Result<ProcessGroup> ProcessGroup::Start(const ProcessSpec& spec) {
   std::array<int, 2> out{-1, -1};
   std::array<int, 2> err{-1, -1};
   std::array<int, 2> status{-1, -1};
+  std::array<int, 2> in{-1, -1};
   int null_fd = -1;
   auto close_all = [&] {
-    for (int* fd : {&out[0], &out[1], &err[0], &err[1], &status[0], &status[1], &null_fd}) {
+    for (int* fd :
+         {&out[0], &out[1], &err[0], &err[1], &status[0], &status[1], &in[0], &in[1], &null_fd}) {
       CloseFd(*fd);
     }
   };
   if (::pipe2(out.data(), O_CLOEXEC) != 0 ||
       (!spec.merge_stderr && ::pipe2(err.data(), O_CLOEXEC) != 0) ||
-      ::pipe2(status.data(), O_CLOEXEC) != 0) {
+      ::pipe2(status.data(), O_CLOEXEC) != 0 ||
+      (spec.input_pipe && ::pipe2(in.data(), O_CLOEXEC) != 0)) {
     int error = errno;
     close_all();
     return Fail(Error::Internal(fmt::format("cannot create pipes: {}", ErrnoText(error))));
@@ -233,7 +236,7 @@ Result<ProcessGroup> ProcessGroup::Start(const ProcessSpec& spec) {
   ::pthread_sigmask(SIG_SETMASK, &all_signals, &previous_mask);
   const pid_t pid = VforkChild({.plan = &plan,
                                 .parent = ::getpid(),
-                                .stdin_fd = null_fd,
+                                .stdin_fd = spec.input_pipe ? in[0] : null_fd,
                                 .out_fd = out[1],
                                 .err_fd = spec.merge_stderr ? out[1] : err[1],
                                 .status_fd = status[1]});
@@ -249,6 +252,7 @@ Result<ProcessGroup> ProcessGroup::Start(const ProcessSpec& spec) {
   CloseFd(err[1]);
   CloseFd(status[1]);
   CloseFd(null_fd);
+  CloseFd(in[0]);
 
   ChildFailure failure{};
   ssize_t got = 0;
@@ -256,7 +260,7 @@ Result<ProcessGroup> ProcessGroup::Start(const ProcessSpec& spec) {
     got = ::read(status[0], &failure, sizeof failure);
   } while (got < 0 && errno == EINTR);
   CloseFd(status[0]);
-  ProcessGroup group(pid, out[0], err[0]);
+  ProcessGroup group(pid, out[0], err[0], in[1]);
   if (got == static_cast<ssize_t>(sizeof failure)) {
     group.Wait();
     std::string reason = ErrnoText(failure.error);
@@ -281,13 +285,14 @@ Result<ProcessGroup> ProcessGroup::Start(const ProcessSpec& spec) {
   return group;
 }
 
-ProcessGroup::ProcessGroup(pid_t pid, int output_fd, int error_fd)
-    : pid_(pid), output_fd_(output_fd), error_fd_(error_fd) {}
+ProcessGroup::ProcessGroup(pid_t pid, int output_fd, int error_fd, int input_fd)
+    : pid_(pid), output_fd_(output_fd), error_fd_(error_fd), input_fd_(input_fd) {}
 
 ProcessGroup::ProcessGroup(ProcessGroup&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       output_fd_(std::exchange(other.output_fd_, -1)),
       error_fd_(std::exchange(other.error_fd_, -1)),
+      input_fd_(std::exchange(other.input_fd_, -1)),
       status_(std::exchange(other.status_, std::nullopt)) {}
 
 ProcessGroup& ProcessGroup::operator=(ProcessGroup&& other) noexcept {
@@ -296,6 +301,7 @@ ProcessGroup& ProcessGroup::operator=(ProcessGroup&& other) noexcept {
     pid_ = std::exchange(other.pid_, -1);
     output_fd_ = std::exchange(other.output_fd_, -1);
     error_fd_ = std::exchange(other.error_fd_, -1);
+    input_fd_ = std::exchange(other.input_fd_, -1);
     status_ = std::exchange(other.status_, std::nullopt);
   }
   return *this;
@@ -304,6 +310,7 @@ ProcessGroup& ProcessGroup::operator=(ProcessGroup&& other) noexcept {
 ProcessGroup::~ProcessGroup() { Release(); }
 
 void ProcessGroup::Release() {
+  CloseInput();
   if (pid_ > 0 && !status_) {
     ::kill(-pid_, SIGKILL);
     Wait();
@@ -311,6 +318,8 @@ void ProcessGroup::Release() {
   CloseOutput();
   pid_ = -1;
 }
+
+void ProcessGroup::CloseInput() { CloseFd(input_fd_); }
 
 void ProcessGroup::CloseOutput() {
   CloseFd(output_fd_);

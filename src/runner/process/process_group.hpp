@@ -43,6 +43,8 @@ struct ProcessSpec {
   std::filesystem::path working_directory;
   /// True sends stderr to the same pipe as stdout (in order); false gives it its own pipe.
   bool merge_stderr = true;
+  /// Give the child a pipe as stdin (input_fd()); otherwise stdin is /dev/null.
+  bool input_pipe = false;
 };
 
 /// How a process ended.
@@ -84,6 +86,10 @@ class ProcessGroup {
   [[nodiscard]] int output_fd() const { return output_fd_; }
   /// Read end (non-blocking) of the stderr pipe, or -1 when stderr is merged into stdout.
   [[nodiscard]] int error_fd() const { return error_fd_; }
+  /// Write end (blocking) of the stdin pipe, or -1 unless ProcessSpec::input_pipe was set.
+  [[nodiscard]] int input_fd() const { return input_fd_; }
+  /// Closes the write end of the stdin pipe: the child reads end of file. Idempotent.
+  void CloseInput();
 
   /// Sends `sig` to every process of the group. Does nothing once the leader is reaped.
   void Signal(int sig);
@@ -101,7 +107,7 @@ class ProcessGroup {
   void CloseOutput();
 
  private:
-  ProcessGroup(pid_t pid, int output_fd, int error_fd);
+  ProcessGroup(pid_t pid, int output_fd, int error_fd, int input_fd);
   // Kills the group and reaps the leader, whose exit was seen with WNOWAIT.
   ExitStatus Reap();
   void Release();
@@ -109,6 +115,7 @@ class ProcessGroup {
   pid_t pid_ = -1;
   int output_fd_ = -1;
   int error_fd_ = -1;
+  int input_fd_ = -1;
   std::optional<ExitStatus> status_;
 };
 

@@ -111,6 +111,23 @@ TEST(ProcessGroupTest, MissingWorkingDirectoryIsAClearError) {
   EXPECT_THAT(group.error().message, HasSubstr("cannot enter working directory"));
 }
 
+TEST(ProcessGroupTest, InputPipeFeedsStdin) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/cat"};
+  spec.environment = {{"PATH", "/usr/bin:/bin"}};
+  spec.input_pipe = true;
+  auto group = ProcessGroup::Start(spec);
+  ASSERT_TRUE(group) << group.error().message;
+  ASSERT_GE(group->input_fd(), 0);
+  ASSERT_EQ(::write(group->input_fd(), "hello\n", 6), 6);
+  group->CloseInput();
+  std::string output;
+  auto done = PumpOutput(group->output_fd(), [&](std::string_view bytes) { output += bytes; }, {});
+  ASSERT_TRUE(done);
+  EXPECT_EQ(output, "hello\n");
+  EXPECT_EQ(group->Wait().exit_code, 0);
+}
+
 TEST(ProcessGroupTest, RunsInWorkingDirectory) {
   ProcessSpec spec = Shell("pwd");
   spec.working_directory = "/tmp";
