@@ -152,11 +152,15 @@ void TaskService::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  // The effects already queued run (one may append an event), then no callback of the store may
+  // still be on its way to this service.
   effects_ready_.notify_all();
   if (effects_thread_.joinable()) {
     effects_thread_.request_stop();
     effects_thread_.join();
   }
+  std::unique_lock lock(pending_mutex_);
+  pending_done_.wait(lock, [this] { return pending_appends_ == 0; });
 }
 
 Result<std::string> TaskService::ResolveExperiment(const TaskSpec& spec) {
@@ -349,15 +353,24 @@ void TaskService::Record(const std::string& task_id, const TaskEvent& event) {
   Task snapshot = task;
   const TaskState state = task.state;
   if (IsTerminal(task.state.state)) live_.erase(found);
+  {
+    std::lock_guard pending(pending_mutex_);
+    ++pending_appends_;
+  }
   // Appended under the lock, so the log's order is the order the states were computed in.
   store_.Append(task_id, event, state,
                 [this, task_id, event, snapshot = std::move(snapshot)](Result<void> stored) {
-                  if (!stored) {
+                  if (stored) {
+                    Post([this, task_id, event, snapshot] { ActOn(task_id, event, snapshot); });
+                  } else {
                     spdlog::error("gateway: cannot store an event task_id={} event={}: {}", task_id,
                                   TaskEventKindText(event.kind), stored.error().message);
-                    return;
                   }
-                  Post([this, task_id, event, snapshot] { ActOn(task_id, event, snapshot); });
+                  // The last use of the service: notified under the lock, so Stop() cannot
+                  // return before this callback let go of it.
+                  std::lock_guard pending(pending_mutex_);
+                  --pending_appends_;
+                  pending_done_.notify_all();
                 });
 }
 

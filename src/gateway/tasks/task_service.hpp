@@ -49,8 +49,9 @@ class TaskService {
   /// Starts the effects thread, listens to the executor, and reconciles every unfinished task
   /// with it. Fails if the stored tasks cannot be read.
   Result<void> Start();
-  /// Stops the effects thread after what is queued; later events are dropped (the next start
-  /// reconciles). Idempotent.
+  /// Runs the effects already queued, stops the effects thread, and waits for the events already
+  /// handed to the store; later events are stored but not acted on (the next start reconciles).
+  /// Idempotent; shut the executor down first, so that no event arrives meanwhile.
   void Stop();
 
   /// Checks `spec` against its project, the executor and the tracking store, creates or attaches
@@ -101,6 +102,12 @@ class TaskService {
 
   std::mutex mutex_;
   std::map<std::string, LiveTask> live_;  // guarded by mutex_
+
+  // Appends queued in the store whose callbacks have not run yet: Stop() waits for them, since
+  // each callback calls back into the service.
+  std::mutex pending_mutex_;
+  std::condition_variable pending_done_;
+  int pending_appends_ = 0;  // guarded by pending_mutex_
 
   std::mutex effects_mutex_;
   std::condition_variable_any effects_ready_;
