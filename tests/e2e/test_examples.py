@@ -63,6 +63,9 @@ def test_two_entry_points_with_typed_parameters(start_mltf_server):
     assert prepared.returncode == 0, prepared.stdout + prepared.stderr
     assert "rows=500" in prepared.stdout
     assert "data.npz" in run_artifacts(server.url, newest_task(server)["run_id"])
+    # The project's gateway_config.json, in the facility's keys, became the resource request.
+    assert newest_task(server)["resources"]["memory"] == 1 << 30
+    assert newest_task(server)["resources"]["time"] == 600
 
     trained = mltf(server, "submit", project, "-e", "train", "-P", "learning_rate=0.5",
                    "-P", "epochs=5", "--env-manager", "local", "--metric-pattern", "default",
