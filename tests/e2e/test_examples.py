@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from conftest import REPO_ROOT, mltf_binary
-from gateway_support import API, get_run, log_of, run_artifacts
+from gateway_support import API, get_run, log_of, run_artifacts, run_tags
 
 EXAMPLES = REPO_ROOT / "examples"
 
@@ -64,8 +64,10 @@ def test_two_entry_points_with_typed_parameters(start_mltf_server):
     assert "rows=500" in prepared.stdout
     assert "data.npz" in run_artifacts(server.url, newest_task(server)["run_id"])
     # The project's gateway_config.json, in the facility's keys, became the resource request.
-    assert newest_task(server)["resources"]["memory"] == 1 << 30
-    assert newest_task(server)["resources"]["time"] == 600
+    task = newest_task(server)
+    assert task["resources"] == {"cpus-per-task": 1, "mem": "1G", "time": 600}
+    given = json.loads(run_tags(get_run(server.url, task["run_id"]))["mltf.resources"])
+    assert given["cpus"] == 1 and given["time"] == 600 and "memory" in given
 
     trained = mltf(server, "submit", project, "-e", "train", "-P", "learning_rate=0.5",
                    "-P", "epochs=5", "--env-manager", "local", "--metric-pattern", "default",
