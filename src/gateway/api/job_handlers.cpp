@@ -161,11 +161,18 @@ http::Response ShowJob(GatewayApi& api, http::Request& request) {
     out["failure_reason"] = state.reason;
   }
   if (auto show = request.QueryValue("show_logs"); show && IsTrue(*show)) {
-    // What the log holds now: unlike the old gateway, this never waits for the job to end.
-    std::ifstream in(api.tasks.LogPath(id), std::ios::binary);
-    std::string logs((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    constexpr std::size_t kMaxLogs = 4 << 20;
-    if (logs.size() > kMaxLogs) logs = "[...]\n" + logs.substr(logs.size() - kMaxLogs);
+    // What the log holds now (its last 4 MiB): unlike the old gateway, this never waits for
+    // the job to end.
+    constexpr std::streamoff kMaxLogs = 4 << 20;
+    std::ifstream in(api.tasks.LogPath(id), std::ios::binary | std::ios::ate);
+    std::string logs;
+    if (in) {
+      const std::streamoff size = in.tellg();
+      const std::streamoff start = std::max<std::streamoff>(0, size - kMaxLogs);
+      in.seekg(start);
+      logs.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (start > 0) logs.insert(0, "[...]\n");
+    }
     out["logs"] = std::move(logs);
   }
   return JsonResponse(out);
