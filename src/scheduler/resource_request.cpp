@@ -16,6 +16,8 @@
 #include <limits>
 #include <string_view>
 
+#include "common/shell_text.hpp"
+
 namespace mltf::scheduler {
 namespace {
 
@@ -24,7 +26,6 @@ using nlohmann::json;
 constexpr std::size_t kMaxStringLength = 4096;
 constexpr std::size_t kMaxOptionLength = 255;
 constexpr std::size_t kMaxListLength = 256;
-constexpr std::size_t kMaxQuotedLength = 80;
 constexpr std::int64_t kSecondsPerMinute = 60;
 constexpr std::int64_t kSecondsPerHour = 3600;
 constexpr std::int64_t kSecondsPerDay = 86400;
@@ -67,26 +68,9 @@ constexpr std::string_view kAcceptedKeys[] = {"account",
                                               "tasks_per_node",
                                               "time"};
 
-// Client text made safe to quote in a message: control and non-ASCII bytes become \xNN, and
-// long text is cut.
-std::string Quote(std::string_view text) {
-  std::string quoted;
-  for (const char chr : text.substr(0, std::min(text.size(), kMaxQuotedLength))) {
-    const auto byte = static_cast<unsigned char>(chr);
-    if (byte < 0x20 || byte >= 0x7f) {
-      quoted += fmt::format("\\x{:02x}", byte);
-    } else {
-      quoted += chr;
-    }
-  }
-  if (text.size() > kMaxQuotedLength) {
-    quoted += "...";
-  }
-  return quoted;
-}
-
 Error Invalid(std::string_view key, std::string_view why) {
-  return Error::InvalidParameter(fmt::format("Invalid resource '{}': {}", Quote(key), why));
+  return Error::InvalidParameter(
+      fmt::format("Invalid resource '{}': {}", QuoteForMessage(key), why));
 }
 
 bool IsDigits(std::string_view text) {
@@ -108,26 +92,16 @@ std::string Lower(std::string_view text) {
   return lower;
 }
 
-bool IsShellIdentifier(std::string_view name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
-    return false;
-  }
-  return std::all_of(name.begin(), name.end(), [](char chr) { return IsAlnum(chr) || chr == '_'; });
-}
-
 // Any string from the request: bounded, and without control characters (a newline would let
 // a value start a new line of a batch script, e.g. "#SBATCH --wrap=...").
 Result<void> CheckPlainString(std::string_view key, std::string_view text) {
   if (text.size() > kMaxStringLength) {
     return Fail(Invalid(key, fmt::format("longer than {} bytes", kMaxStringLength)));
   }
-  for (const char chr : text) {
-    const auto byte = static_cast<unsigned char>(chr);
-    if (byte < 0x20 || byte == 0x7f) {
-      return Fail(Invalid(key, fmt::format("'{}' contains a control character (\\x{:02x}); "
-                                           "newlines and other control characters are refused",
-                                           Quote(text), byte)));
-    }
+  if (const auto byte = FindControlCharacter(text)) {
+    return Fail(Invalid(key, fmt::format("'{}' contains a control character (\\x{:02x}); "
+                                         "newlines and other control characters are refused",
+                                         QuoteForMessage(text), *byte)));
   }
   return {};
 }
@@ -144,14 +118,15 @@ Result<void> CheckOptionValue(std::string_view key, std::string_view text,
     return Fail(Invalid(key, fmt::format("longer than {} characters", kMaxOptionLength)));
   }
   if (text.front() == '-') {
-    return Fail(Invalid(key, fmt::format("'{}' must not start with '-'", Quote(text))));
+    return Fail(Invalid(key, fmt::format("'{}' must not start with '-'", QuoteForMessage(text))));
   }
   for (const char chr : text) {
     if (!IsAlnum(chr) && extra_chars.find(chr) == std::string_view::npos) {
-      return Fail(Invalid(
-          key, fmt::format("'{}' contains '{}'; {} may contain only letters, "
-                           "digits and '{}'",
-                           Quote(text), Quote(std::string_view(&chr, 1)), what, extra_chars)));
+      return Fail(
+          Invalid(key, fmt::format("'{}' contains '{}'; {} may contain only letters, "
+                                   "digits and '{}'",
+                                   QuoteForMessage(text),
+                                   QuoteForMessage(std::string_view(&chr, 1)), what, extra_chars)));
     }
   }
   return {};
@@ -196,10 +171,10 @@ Result<std::int64_t> GetInteger(std::string_view key, const json& value) {
       digits.remove_prefix(1);
     }
     if (!IsDigits(digits)) {
-      return Fail(Invalid(key, fmt::format("'{}' is not a whole number", Quote(text))));
+      return Fail(Invalid(key, fmt::format("'{}' is not a whole number", QuoteForMessage(text))));
     }
     if (digits.size() > kMaxDigits) {
-      return Fail(Invalid(key, fmt::format("'{}' is too large", Quote(text))));
+      return Fail(Invalid(key, fmt::format("'{}' is too large", QuoteForMessage(text))));
     }
     std::int64_t number = 0;
     for (const char chr : digits) {
@@ -237,8 +212,8 @@ Result<bool> GetBool(std::string_view key, const json& value) {
       return false;
     }
   }
-  return Fail(
-      Invalid(key, fmt::format("'{}' is not a boolean (true or false)", Quote(value.dump()))));
+  return Fail(Invalid(
+      key, fmt::format("'{}' is not a boolean (true or false)", QuoteForMessage(value.dump()))));
 }
 
 // A list of strings, or one string split at commas and whitespace.
@@ -310,17 +285,17 @@ Result<std::uint64_t> ParseMemoryText(std::string_view key, std::string_view tex
   if (digits.empty() || unit == 0) {
     return Fail(Invalid(key, fmt::format("'{}' is not a memory size; write megabytes (\"8192\") "
                                          "or a number with a unit (\"4G\", \"512M\", \"1TB\")",
-                                         Quote(text))));
+                                         QuoteForMessage(text))));
   }
   if (digits.size() > kMaxDigits) {
-    return Fail(Invalid(key, fmt::format("'{}' is larger than 64 TiB", Quote(text))));
+    return Fail(Invalid(key, fmt::format("'{}' is larger than 64 TiB", QuoteForMessage(text))));
   }
   std::uint64_t number = 0;
   for (const char chr : digits) {
     number = number * 10 + static_cast<std::uint64_t>(chr - '0');
   }
   if (number > kMaxMemoryBytes / unit) {
-    return Fail(Invalid(key, fmt::format("'{}' is larger than 64 TiB", Quote(text))));
+    return Fail(Invalid(key, fmt::format("'{}' is larger than 64 TiB", QuoteForMessage(text))));
   }
   if (number == 0) {
     return Fail(Invalid(key,
@@ -338,15 +313,15 @@ Result<std::int64_t> TimeField(std::string_view key, std::string_view whole, std
     return Fail(Invalid(key, fmt::format("'{}' is not a time limit; use seconds (3600) or "
                                          "SLURM's \"MM:SS\", \"HH:MM:SS\", \"D-HH\", \"D-HH:MM\", "
                                          "\"D-HH:MM:SS\", or \"UNLIMITED\"",
-                                         Quote(whole))));
+                                         QuoteForMessage(whole))));
   }
   std::int64_t number = 0;
   for (const char chr : field) {
     number = number * 10 + (chr - '0');
   }
   if (limit > 0 && number >= limit) {
-    return Fail(
-        Invalid(key, fmt::format("'{}': field '{}' must be below {}", Quote(whole), field, limit)));
+    return Fail(Invalid(key, fmt::format("'{}': field '{}' must be below {}",
+                                         QuoteForMessage(whole), field, limit)));
   }
   return number;
 }
@@ -376,7 +351,7 @@ Result<std::int64_t> ParseSlurmTime(std::string_view key, std::string_view text)
     clock = text.substr(dash + 1);
     const auto parts = Split(clock, ':');
     if (parts.size() > 3) {
-      return Fail(Invalid(key, fmt::format("'{}' has too many ':' fields", Quote(text))));
+      return Fail(Invalid(key, fmt::format("'{}' has too many ':' fields", QuoteForMessage(text))));
     }
     constexpr std::int64_t kUnits[] = {kSecondsPerHour, kSecondsPerMinute, 1};
     constexpr std::int64_t kLimits[] = {24, 60, 60};
@@ -421,7 +396,8 @@ Result<std::optional<GpuAsk>> ParseGres(std::string_view key, std::string_view t
   std::optional<GpuAsk> gpu;
   for (const std::string_view entry : Split(text, ',')) {
     if (entry.empty() || entry.front() == ':' || entry.front() == '-') {
-      return Fail(Invalid(key, fmt::format("'{}' has an empty or malformed entry", Quote(text))));
+      return Fail(
+          Invalid(key, fmt::format("'{}' has an empty or malformed entry", QuoteForMessage(text))));
     }
     const auto fields = Split(entry, ':');
     if (fields[0] != "gpu") {
@@ -430,12 +406,13 @@ Result<std::optional<GpuAsk>> ParseGres(std::string_view key, std::string_view t
       continue;
     }
     if (gpu) {
-      return Fail(Invalid(key, fmt::format("'{}' names gpu more than once", Quote(text))));
+      return Fail(
+          Invalid(key, fmt::format("'{}' names gpu more than once", QuoteForMessage(text))));
     }
     GpuAsk ask{1, ""};
     if (fields.size() > 3) {
-      return Fail(
-          Invalid(key, fmt::format("'{}': a gpu entry is gpu[:type][:count]", Quote(text))));
+      return Fail(Invalid(
+          key, fmt::format("'{}': a gpu entry is gpu[:type][:count]", QuoteForMessage(text))));
     }
     if (fields.size() == 3) {
       MLTF_ASSIGN_OR_RETURN(type, CheckGpuType(key, fields[1]));
@@ -491,7 +468,7 @@ struct Bytes {
 };
 
 std::string Show(int value) { return std::to_string(value); }
-std::string Show(const std::string& value) { return Quote(value); }
+std::string Show(const std::string& value) { return QuoteForMessage(value); }
 std::string Show(Bytes bytes) { return FormatMemory(bytes.value); }
 
 // One field that several keys may set: remembers which key set it, so that a second key
@@ -503,7 +480,7 @@ class Slot {
     if (value_ && *value_ != value) {
       return Fail(Error::InvalidParameter(
           fmt::format("Conflicting resources: '{}' asks for {} but '{}' asks for {}", key_,
-                      Show(*value_), Quote(key), Show(value))));
+                      Show(*value_), QuoteForMessage(key), Show(value))));
     }
     if (!value_) {
       value_ = std::move(value);
@@ -546,7 +523,7 @@ Result<void> ReadEnvironment(std::string_view key, const json& value, ResourceRe
     for (const auto& item : items) {
       const std::size_t equals = item.find('=');
       if (equals == std::string::npos) {
-        return Fail(Invalid(key, fmt::format("'{}' is not NAME=VALUE", Quote(item))));
+        return Fail(Invalid(key, fmt::format("'{}' is not NAME=VALUE", QuoteForMessage(item))));
       }
       pairs.emplace_back(item.substr(0, equals), item.substr(equals + 1));
     }
@@ -559,7 +536,7 @@ Result<void> ReadEnvironment(std::string_view key, const json& value, ResourceRe
     if (!IsShellIdentifier(name)) {
       return Fail(Invalid(key, fmt::format("'{}' is not a valid variable name (letters, digits "
                                            "and '_', not starting with a digit)",
-                                           Quote(name))));
+                                           QuoteForMessage(name))));
     }
     MLTF_TRY(CheckPlainString(key, text));
   }
@@ -573,7 +550,7 @@ Result<void> ReadExports(std::string_view key, const json& value, ResourceReques
     if (!IsShellIdentifier(name)) {
       return Fail(Invalid(key, fmt::format("'{}' is not a valid variable name (letters, digits "
                                            "and '_', not starting with a digit)",
-                                           Quote(name))));
+                                           QuoteForMessage(name))));
     }
   }
   request.exports = std::move(names);
@@ -728,8 +705,8 @@ Result<void> ReadKey(const std::string& key, const json& value, Collected& seen,
     request.other["debug"] = value.dump();
     return {};
   }
-  return Fail(Error::InvalidParameter(
-      fmt::format("Unknown resource key '{}'. Accepted keys: {}", Quote(key), AcceptedKeyList())));
+  return Fail(Error::InvalidParameter(fmt::format("Unknown resource key '{}'. Accepted keys: {}",
+                                                  QuoteForMessage(key), AcceptedKeyList())));
 }
 
 // The same size in SLURM's spelling, largest exact unit ("4G", "1536M").

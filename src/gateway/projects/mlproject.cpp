@@ -504,29 +504,6 @@ Result<std::string> FormatTemplate(std::string_view command,
 
 }  // namespace
 
-std::string ShellQuote(std::string_view text) {
-  if (text.empty()) {
-    return "''";
-  }
-  const auto safe = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) ||
-           std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
-  };
-  if (std::all_of(text.begin(), text.end(), safe)) {
-    return std::string(text);
-  }
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\"'\"'";
-    } else {
-      out += c;
-    }
-  }
-  out += '\'';
-  return out;
-}
-
 Result<MlProject> ParseMlProject(std::string_view yaml, const std::set<std::string>& files) {
   if (yaml.size() > kMaxMlprojectBytes) {
     return Fail(SpecError(fmt::format("the file is larger than {} bytes", kMaxMlprojectBytes)));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/shell_text.hpp"
 #include "gateway/projects/project_archive.hpp"
 
 namespace mltf::gateway::projects {
@@ -79,8 +80,5 @@ struct RenderedCommand {
 /// name undeclared parameters.
 Result<RenderedCommand> RenderCommand(const EntryPoint& entry_point,
                                       const std::map<std::string, std::string>& user_parameters);
-
-/// `text` quoted for a POSIX shell exactly as Python's shlex.quote does. Does not fail.
-std::string ShellQuote(std::string_view text);
 
 }  // namespace mltf::gateway::projects
