@@ -64,7 +64,7 @@ void FuzzEntryPoint(const projects::MlProject& project, const projects::EntryPoi
     }
     if (entry_point.command.find("$(rm") == std::string::npos) {
       // Every "$(rm" in the command comes from a value, so each lies inside a quoted value.
-      const std::string quoted = projects::ShellQuote("it's $(rm -rf /) `id`");
+      const std::string quoted = mltf::ShellQuote("it's $(rm -rf /) `id`");
       Require(Count(with_values->command, "$(rm") == Count(with_values->command, quoted));
     }
   }
