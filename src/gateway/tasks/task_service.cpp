@@ -353,6 +353,10 @@ void TaskService::Record(const std::string& task_id, const TaskEvent& event) {
   Task snapshot = task;
   const TaskState state = task.state;
   if (IsTerminal(task.state.state)) live_.erase(found);
+  // Run updates are queued here, under the lock and before the event: the store commits them in
+  // this order, so a fast task's run cannot be marked RUNNING after it was closed, and whoever
+  // reads the task as ended reads its run as ended too.
+  KeepRunInStep(snapshot, event);
   {
     std::lock_guard pending(pending_mutex_);
     ++pending_appends_;
@@ -396,27 +400,30 @@ void TaskService::ActOn(const std::string& task_id, const TaskEvent& event, cons
     executor_.Cancel(task_id, state.attempt_number(), event.reason);
     return;
   }
-  if (event.kind == TaskEvent::Kind::STARTED) {
-    // What the attempt was given, beside what was asked (mltf.resources).
-    std::string gpus;
-    for (int gpu : event.gpus) gpus += (gpus.empty() ? "" : ",") + std::to_string(gpu);
-    std::vector<tracking::Tag> given = {{"mltf.attempt", std::to_string(event.attempt)},
-                                        {"mltf.executor_id", event.executor_id},
-                                        {"mltf.gpus", gpus}};
-    tracking_.LogBatchAsync(task.run_id, {}, {}, std::move(given),
-                            WarnOnFailure<void>("tag", task.run_id));
-    tracking_.UpdateRunAsync(task.run_id,
-                             {.status = tracking::RunStatus::RUNNING,
-                              .end_time = std::nullopt,
-                              .run_name = std::nullopt},
-                             WarnOnFailure<tracking::RunInfo>("mark RUNNING", task.run_id));
+}
+
+void TaskService::KeepRunInStep(const Task& task, const TaskEvent& event) {
+  if (IsTerminal(task.state.state)) {
+    CloseRun(task);
     return;
   }
-  if (IsTerminal(state.state)) CloseRun(task);
+  if (event.kind != TaskEvent::Kind::STARTED) return;
+  // What the attempt was given, beside what was asked (mltf.resources).
+  std::string gpus;
+  for (int gpu : event.gpus) gpus += (gpus.empty() ? "" : ",") + std::to_string(gpu);
+  std::vector<tracking::Tag> given = {{"mltf.attempt", std::to_string(event.attempt)},
+                                      {"mltf.executor_id", event.executor_id},
+                                      {"mltf.gpus", gpus}};
+  tracking_.LogBatchAsync(task.run_id, {}, {}, std::move(given),
+                          WarnOnFailure<void>("tag", task.run_id));
+  tracking_.UpdateRunAsync(
+      task.run_id,
+      {.status = tracking::RunStatus::RUNNING, .end_time = std::nullopt, .run_name = std::nullopt},
+      WarnOnFailure<tracking::RunInfo>("mark RUNNING", task.run_id));
 }
 
 void TaskService::CloseRun(const Task& task) {
-  // Queued without waiting: the effects thread goes on with the next task meanwhile.
+  // Queued without waiting (the store's FIFO keeps the order).
   const TaskState& state = task.state;
   std::vector<tracking::Tag> tags = {
       {"mltf.task_state", std::string(TaskStateNameText(state.state))}};

@@ -32,9 +32,10 @@ struct TaskServiceOptions {
 /// through the executor.
 ///
 /// Every change of a task goes through Record(): under one lock, the event is checked against
-/// the task's state (Changes), the new state computed (Apply), and both queued for the store;
-/// the side effects of the change (starting the next attempt, stopping one, closing the run) run
-/// on the service's own thread once the event is durable. So a transition is always persisted
+/// the task's state (Changes), the new state computed (Apply), and both queued for the store,
+/// after the run updates the change implies (so they commit in order with it); the other side
+/// effects (starting the next attempt, stopping one) run on the service's own thread once the
+/// event is durable. So a transition is always persisted
 /// before it is acted on, and a restart that replays the log and reconciles with the executor
 /// (Start) picks up where the last server stopped. Thread-safe.
 class TaskService {
@@ -88,6 +89,9 @@ class TaskService {
   /// Writes the attempt file and hands the attempt to the executor.
   Result<void> LaunchAttempt(const Task& task, int attempt);
   Result<executors::AttemptRequest> PrepareAttempt(const Task& task, int attempt);
+  /// Queues the run updates an event implies: RUNNING (and what was given) when an attempt
+  /// started, the end when the task ended. Never blocks; called under `mutex_`.
+  void KeepRunInStep(const Task& task, const TaskEvent& event);
   void CloseRun(const Task& task);
   void Post(std::function<void()> effect);
   void EffectsLoop(const std::stop_token& stop);

@@ -179,9 +179,11 @@ class TaskServiceTest : public ::testing::Test {
   tracking::RunStatus RunStatus(const std::string& run_id) {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     auto run = tracking_->GetRun(run_id);
-    // The run is closed on the service's thread just after the state changed.
-    while (run && run->info.status == tracking::RunStatus::RUNNING &&
-           std::chrono::steady_clock::now() < deadline) {
+    // The run is closed on the service's thread just after the state changed: wait for its end.
+    const auto open = [](tracking::RunStatus status) {
+      return status == tracking::RunStatus::RUNNING || status == tracking::RunStatus::SCHEDULED;
+    };
+    while (run && open(run->info.status) && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(5ms);
       run = tracking_->GetRun(run_id);
     }
