@@ -447,6 +447,12 @@ LineReader::LineReader(std::function<void(std::string_view)> on_line, std::size_
 
 void LineReader::Feed(std::string_view bytes) {
   while (!bytes.empty()) {
+    // A full piece is held until the next byte: a newline right after it ends that line, so
+    // the lines do not depend on how the bytes were split into reads.
+    if (pending_.size() >= max_line_bytes_ && bytes.front() != '\n') {
+      on_line_(pending_);
+      pending_.clear();
+    }
     std::size_t newline = bytes.find('\n');
     std::size_t room = max_line_bytes_ - pending_.size();
     if (newline != std::string_view::npos && newline <= room) {
@@ -467,14 +473,10 @@ void LineReader::Feed(std::string_view bytes) {
       }
       continue;
     }
-    // No newline within the room left: buffer up to the limit, and deliver a full piece.
+    // No newline within the room left: buffer up to the limit (delivered above, or by Finish).
     std::size_t take = std::min(room, bytes.size());
     pending_.append(bytes.substr(0, take));
     bytes.remove_prefix(take);
-    if (pending_.size() >= max_line_bytes_) {
-      on_line_(pending_);
-      pending_.clear();
-    }
   }
 }
 
