@@ -282,13 +282,6 @@ int RunTask(const fs::path& attempt_file) {
   }
 
   // The environment, built once per distinct spec and reused.
-  const auto& settings = attempt.environment_settings;
-  gateway::envs::EnvironmentOptions options{.envs_root = settings.envs_root,
-                                            .python = settings.python,
-                                            .pip_index_url = settings.pip_index_url,
-                                            .pip_find_links = settings.pip_find_links,
-                                            .pip_no_index = settings.pip_no_index,
-                                            .system_site_packages = settings.system_site_packages};
   gateway::envs::EnvironmentRequest env_request{
       .env_manager = attempt.env_manager,
       .python_env_yaml = attempt.python_env_file.empty()
@@ -296,7 +289,7 @@ int RunTask(const fs::path& attempt_file) {
                              : ReadSmallFile(attempt.work_dir / attempt.python_env_file),
       .project_dir = attempt.work_dir,
       .environment_kind = attempt.python_env_file.empty() ? "" : "python_env"};
-  auto builder = gateway::envs::MakeEnvBuilder(attempt.env_manager, options);
+  auto builder = gateway::envs::MakeEnvBuilder(attempt.env_manager, attempt.environment_settings);
   Result<gateway::envs::PreparedEnvironment> prepared =
       builder ? (*builder)->Prepare(env_request,
                                     [&log](std::string_view line) {

@@ -9,7 +9,7 @@ import os
 import tarfile
 import time
 from pathlib import Path
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable
 
 import requests
 
@@ -121,6 +121,3 @@ def python() -> str:
     """Debian's interpreter (the one with python3-sklearn etc.), not a pyenv shim."""
     return "/usr/bin/python3"
 
-
-def optional(value: Optional[str]) -> str:
-    return value if value is not None else ""

@@ -11,18 +11,9 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "gateway/envs/env_builder.hpp"
 
 namespace mltf::gateway::executors {
-
-/// How the runner builds environments (the operator's settings, passed through).
-struct EnvironmentSettings {
-  std::filesystem::path envs_root;
-  std::string python = "python3";
-  std::string pip_index_url;
-  std::vector<std::string> pip_find_links;
-  bool pip_no_index = false;
-  bool system_site_packages = false;
-};
 
 struct AttemptDescription {
   std::string task_id;
@@ -35,7 +26,8 @@ struct AttemptDescription {
   std::string command;          ///< the rendered entry point, for /bin/sh -c
   std::string env_manager;      ///< local | virtualenv
   std::string python_env_file;  ///< inside the project; empty: none
-  EnvironmentSettings environment_settings;
+  /// How the runner builds environments: the operator's settings, passed through.
+  envs::EnvironmentOptions environment_settings;
   nlohmann::json metric_patterns = nlohmann::json::array();
   std::optional<std::int64_t> seed;
   /// Extra variables from the resource request (`environment: ["K=V"]`).

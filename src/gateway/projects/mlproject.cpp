@@ -190,26 +190,10 @@ bool IsUri(std::string_view value) {
   });
 }
 
-std::string_view TypeName(ParameterType type) {
-  switch (type) {
-    case ParameterType::STRING:
-      return "string";
-    case ParameterType::FLOAT:
-      return "float";
-    case ParameterType::INT:
-      return "int";
-    case ParameterType::PATH:
-      return "path";
-    case ParameterType::URI:
-      return "uri";
-  }
-  return "string";
-}
-
 std::optional<ParameterType> ParseType(std::string_view name) {
   for (ParameterType type : {ParameterType::STRING, ParameterType::FLOAT, ParameterType::INT,
                              ParameterType::PATH, ParameterType::URI}) {
-    if (name == TypeName(type)) {
+    if (name == ParameterTypeName(type)) {
       return type;
     }
   }
@@ -503,6 +487,42 @@ Result<std::string> FormatTemplate(std::string_view command,
 }
 
 }  // namespace
+
+std::string_view ParameterTypeName(ParameterType type) {
+  switch (type) {
+    case ParameterType::STRING:
+      return "string";
+    case ParameterType::FLOAT:
+      return "float";
+    case ParameterType::INT:
+      return "int";
+    case ParameterType::PATH:
+      return "path";
+    case ParameterType::URI:
+      return "uri";
+  }
+  return "string";
+}
+
+std::string_view EnvironmentKindName(EnvironmentKind kind) {
+  switch (kind) {
+    case EnvironmentKind::NONE:
+      return "none";
+    case EnvironmentKind::PYTHON_ENV:
+      return "python_env";
+    case EnvironmentKind::CONDA_ENV:
+      return "conda_env";
+    case EnvironmentKind::DOCKER_ENV:
+      return "docker_env";
+  }
+  return "none";
+}
+
+bool IsProjectHash(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
 
 Result<MlProject> ParseMlProject(std::string_view yaml, const std::set<std::string>& files) {
   if (yaml.size() > kMaxMlprojectBytes) {

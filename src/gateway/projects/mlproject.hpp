@@ -41,6 +41,13 @@ struct EnvironmentSpec {
   std::string image;  ///< docker_env image.
 };
 
+/// "string", "float", "int", "path" or "uri", as the MLproject spells it. Does not fail.
+std::string_view ParameterTypeName(ParameterType type);
+/// "none", "python_env", "conda_env" or "docker_env". Does not fail.
+std::string_view EnvironmentKindName(EnvironmentKind kind);
+/// Whether `text` is a project's hash: 64 lowercase hex characters. Does not fail.
+bool IsProjectHash(std::string_view text);
+
 /// A parsed MLproject (or the implicit project of an archive without one).
 struct MlProject {
   std::string name;

@@ -16,42 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool IsSha256(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-std::string_view ParameterTypeName(ParameterType type) {
-  switch (type) {
-    case ParameterType::STRING:
-      return "string";
-    case ParameterType::FLOAT:
-      return "float";
-    case ParameterType::INT:
-      return "int";
-    case ParameterType::PATH:
-      return "path";
-    case ParameterType::URI:
-      return "uri";
-  }
-  return "string";
-}
-
-std::string_view EnvironmentName(EnvironmentKind kind) {
-  switch (kind) {
-    case EnvironmentKind::NONE:
-      return "none";
-    case EnvironmentKind::PYTHON_ENV:
-      return "python_env";
-    case EnvironmentKind::CONDA_ENV:
-      return "conda_env";
-    case EnvironmentKind::DOCKER_ENV:
-      return "docker_env";
-  }
-  return "none";
-}
-
 /// A temporary upload file, removed unless kept.
 class TemporaryUpload {
  public:
@@ -167,7 +131,7 @@ Result<std::shared_ptr<const StoredProject>> ProjectStore::Put(const ReadChunk& 
 }
 
 Result<std::shared_ptr<const StoredProject>> ProjectStore::Get(const std::string& sha256) {
-  if (!IsSha256(sha256)) {
+  if (!IsProjectHash(sha256)) {
     return Fail(Error::InvalidParameter(
         fmt::format("'{}' is not a project hash (64 lowercase hex characters)", sha256)));
   }
@@ -220,7 +184,7 @@ nlohmann::json ProjectStore::ToJson(const StoredProject& stored) {
                         {"size_bytes", stored.size_bytes},
                         {"files", stored.summary.files.size()},
                         {"unpacked_bytes", stored.summary.unpacked_bytes},
-                        {"environment", EnvironmentName(stored.project.environment.kind)},
+                        {"environment", EnvironmentKindName(stored.project.environment.kind)},
                         {"entry_points", std::move(entry_points)}};
   if (!stored.project.name.empty()) out["name"] = stored.project.name;
   return out;

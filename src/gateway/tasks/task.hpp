@@ -28,6 +28,8 @@ std::string_view TaskStateNameText(TaskStateName state);  ///< "RUNNING", ...
 std::optional<TaskStateName> ParseTaskStateName(std::string_view text);
 /// SUCCEEDED, FAILED and CANCELLED: nothing happens to the task any more.
 bool IsTerminal(TaskStateName state);
+/// QUEUED, STARTING and RUNNING: an attempt is with the executor.
+bool IsActive(TaskStateName state);
 
 /// What the user asked for, normalized: defaults filled, resources parsed and re-rendered, so
 /// that `reproduce` can submit it again unchanged. Kept as the JSON the task was submitted with.

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <set>
 
+#include "gateway/projects/mlproject.hpp"
+
 namespace mltf::gateway::tasks {
 namespace {
 
@@ -121,7 +123,7 @@ Result<TaskSpec> ParseTaskSpec(const json& body) {
                 "(POST /api/mltf/v1/projects) and pass its sha256"));
   }
   MLTF_ASSIGN_OR_RETURN(project, StringField(body, "project", 64));
-  if (project.size() != 64 || !IsHex(project)) {
+  if (!projects::IsProjectHash(project)) {
     return Fail(
         Invalid("'project' must be the 64-character lowercase hex SHA-256 of an "
                 "uploaded project archive"));

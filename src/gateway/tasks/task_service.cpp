@@ -66,11 +66,6 @@ tracking::RunStatus RunStatusOf(TaskStateName state) {
   }
 }
 
-bool IsActive(TaskStateName state) {
-  return state == TaskStateName::QUEUED || state == TaskStateName::STARTING ||
-         state == TaskStateName::RUNNING;
-}
-
 /// A callback for a run update the service does not wait for: a failure is logged, and the task
 /// goes on (its own state is in its event log).
 template <typename T>

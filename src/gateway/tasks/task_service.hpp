@@ -24,7 +24,7 @@ namespace mltf::gateway::tasks {
 struct TaskServiceOptions {
   std::filesystem::path tasks_root;  ///< `<data>/tasks`: one directory per task
   std::string tracking_uri;          ///< how runners reach this server
-  executors::EnvironmentSettings environment_settings;
+  envs::EnvironmentOptions environment_settings;
   std::chrono::milliseconds cancel_grace{10000};
 };
 

@@ -33,11 +33,6 @@ bool IsCurrentAttempt(const TaskState& state, int attempt) {
   return !state.attempts.empty() && state.attempts.back().number == attempt;
 }
 
-bool IsActive(TaskStateName state) {
-  return state == TaskStateName::QUEUED || state == TaskStateName::STARTING ||
-         state == TaskStateName::RUNNING;
-}
-
 void Finish(TaskState& state, TaskStateName end, std::int64_t time_ms) {
   state.state = end;
   state.ended_at = time_ms;
@@ -96,6 +91,11 @@ std::optional<TaskStateName> ParseTaskStateName(std::string_view text) {
 bool IsTerminal(TaskStateName state) {
   return state == TaskStateName::SUCCEEDED || state == TaskStateName::FAILED ||
          state == TaskStateName::CANCELLED;
+}
+
+bool IsActive(TaskStateName state) {
+  return state == TaskStateName::QUEUED || state == TaskStateName::STARTING ||
+         state == TaskStateName::RUNNING;
 }
 
 std::string_view TaskEventKindText(TaskEvent::Kind kind) {
