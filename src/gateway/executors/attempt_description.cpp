@@ -70,6 +70,17 @@ Result<T> Field(const json& object, const char* name) {
   }
 }
 
+/// A count of at least 1; absent means 1, as in attempt files written before the field existed.
+Result<int> CountField(const json& object, const char* name) {
+  if (!object.contains(name)) return 1;
+  MLTF_ASSIGN_OR_RETURN(count, Field<int>(object, name));
+  if (count < 1) {
+    return Fail(Error::InvalidParameter(
+        fmt::format("the attempt file's '{}' is {}; it must be at least 1", name, count)));
+  }
+  return count;
+}
+
 }  // namespace
 
 json ToJson(const AttemptDescription& attempt) {
@@ -102,6 +113,8 @@ json ToJson(const AttemptDescription& attempt) {
       {"log_file", attempt.log_file.string()},
       {"result_file", attempt.result_file.string()},
       {"grace_ms", attempt.grace_ms},
+      {"nodes", attempt.nodes},
+      {"tasks_per_node", attempt.tasks_per_node},
   };
   if (attempt.seed) out["seed"] = *attempt.seed;
   return out;
@@ -164,6 +177,10 @@ Result<AttemptDescription> AttemptFromJson(const json& in) {
   attempt.result_file = result_file;
   MLTF_ASSIGN_OR_RETURN(grace_ms, Field<std::int64_t>(in, "grace_ms"));
   attempt.grace_ms = grace_ms;
+  MLTF_ASSIGN_OR_RETURN(nodes, CountField(in, "nodes"));
+  attempt.nodes = nodes;
+  MLTF_ASSIGN_OR_RETURN(tasks_per_node, CountField(in, "tasks_per_node"));
+  attempt.tasks_per_node = tasks_per_node;
   return attempt;
 }
 

@@ -38,10 +38,13 @@ struct AttemptDescription {
   std::filesystem::path log_file;        ///< the task log, appended by every attempt
   std::filesystem::path result_file;     ///< where the runner reports the exit status
   std::int64_t grace_ms = 10000;         ///< SIGTERM to SIGKILL for the user's processes
+  int nodes = 1;                         ///< runners of the attempt, one per node
+  int tasks_per_node = 1;                ///< copies of the entry point each runner starts
 };
 
 nlohmann::json ToJson(const AttemptDescription& attempt);
-/// Fails with INVALID_PARAMETER_VALUE naming a missing or mistyped field.
+/// Fails with INVALID_PARAMETER_VALUE naming a missing or mistyped field, or a node or task count
+/// below 1. `nodes` and `tasks_per_node` may be absent (files of older servers): then 1.
 Result<AttemptDescription> AttemptFromJson(const nlohmann::json& json);
 
 /// Writes the description atomically (a temporary file renamed into place).
