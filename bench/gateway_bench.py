@@ -20,74 +20,23 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import io
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
-API = "/api/mltf/v1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def noop_project() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        data = b"name: noop\nentry_points:\n  main:\n    command: 'true'\n"
-        info = tarfile.TarInfo("MLproject")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+from bench_support import (API, REPO, free_port, machine_cpu_seconds, noop_project, percentile,
+                           process_cpu_seconds, wait_all)
 
 
 def event_time(task, name):
     return next(e["time"] for e in task["events"] if e["event"] == name)
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu_seconds() -> float:
-    """CPU time spent by the whole machine (all cores, idle excluded)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]
-    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_all(session, url, ids, timeout=600):
-    deadline = time.monotonic() + timeout
-    pending = set(ids)
-    while pending:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{len(pending)} tasks did not finish in {timeout}s")
-        page = session.get(url + API + "/tasks",
-                           params={"state": "SUCCEEDED,FAILED,CANCELLED", "max_results": 1000})
-        done = {t["task_id"] for t in page.json()["tasks"]}
-        pending -= done
-        if pending:
-            time.sleep(0.05)
 
 
 def main() -> None:

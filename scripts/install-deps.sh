@@ -12,8 +12,9 @@ packages=(
   libarchive-dev libcurl4-openssl-dev
   # tasks: the virtualenv environment manager and the scikit-learn example
   python3-venv python3-pip python3-setuptools python3-wheel python3-sklearn
-  # tests and benchmarks
+  # tests and benchmarks (torch: the multi-node test's all-reduce on CPU with gloo)
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests sqlite3 curl
+  python3-torch
 )
 
 missing=()

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "gateway/executors/local_executor.hpp"
+#include "gateway/executors/slurm/slurm_executor.hpp"
 #include "scheduler/gpu_inventory.hpp"
 #include "scheduler/host_capacity.hpp"
 
@@ -63,13 +65,76 @@ Result<scheduler::HostCapacity> LocalCapacity(const config::ServerConfig& config
   return capacity;
 }
 
-nlohmann::json ExecutorStatus(const scheduler::HostCapacity& capacity) {
+/// The executor the operator chose, and what /api/config says of it.
+struct ChosenExecutor {
+  std::unique_ptr<gateway::executors::Executor> executor;
+  nlohmann::json status;
+};
+
+Result<ChosenExecutor> LocalExecutorFor(const config::ServerConfig& config, const fs::path& self) {
+  MLTF_ASSIGN_OR_RETURN(capacity, LocalCapacity(config));
   nlohmann::json gpus = nlohmann::json::array();
   for (const auto& gpu : capacity.gpus) {
     gpus.push_back({{"index", gpu.index}, {"name", gpu.name}, {"uuid", gpu.uuid}});
   }
-  return {{"local",
-           {{"cpus", capacity.cpus}, {"memory_mb", capacity.memory_bytes >> 20}, {"gpus", gpus}}}};
+  nlohmann::json status = {
+      {"local",
+       {{"cpus", capacity.cpus}, {"memory_mb", capacity.memory_bytes >> 20}, {"gpus", gpus}}}};
+  gateway::executors::LocalExecutorOptions options{.capacity = std::move(capacity),
+                                                   .runner_command = {self.string(), "run-task"},
+                                                   .base_environment = RunnerEnvironment(),
+                                                   .runner_pool = true};
+  return ChosenExecutor{std::make_unique<gateway::executors::LocalExecutor>(options),
+                        std::move(status)};
+}
+
+Result<std::map<std::string, std::string>> ParseAssignments(const std::string& text) {
+  std::map<std::string, std::string> assignments;
+  for (const auto& item : SplitCommas(text)) {
+    const auto equals = item.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return Fail(
+          Error::InvalidParameter(fmt::format("slurm-environment: '{}' is not NAME=VALUE", item)));
+    }
+    assignments[item.substr(0, equals)] = item.substr(equals + 1);
+  }
+  return assignments;
+}
+
+Result<ChosenExecutor> SlurmExecutorFor(const config::ServerConfig& config, const fs::path& self) {
+  namespace slurm = gateway::executors::slurm;
+  slurm::SlurmExecutorOptions options;
+  options.script.runner_binary =
+      config.slurm_runner_binary.empty() ? self : fs::path(config.slurm_runner_binary);
+  options.script.operator_sbatch_options = SplitCommas(config.slurm_sbatch_options);
+  MLTF_ASSIGN_OR_RETURN(environment, ParseAssignments(config.slurm_environment));
+  options.script.nccl_environment = std::move(environment);
+  options.script.preempt_grace = std::chrono::seconds(config.slurm_preempt_grace_seconds);
+  options.allowed_partitions = SplitCommas(config.slurm_partitions);
+  options.poll_interval = std::chrono::milliseconds(config.slurm_poll_ms);
+
+  // SLURM's programs get what they need to find the cluster, not the server's secrets.
+  std::map<std::string, std::string> command_environment = RunnerEnvironment();
+  if (const char* conf = std::getenv("SLURM_CONF"); conf != nullptr) {
+    command_environment["SLURM_CONF"] = conf;
+  }
+  constexpr std::chrono::seconds kCommandTimeout{60};
+  auto commands = std::make_shared<slurm::ProcessSlurmCommands>(
+      config.slurm_bin_dir, std::move(command_environment), kCommandTimeout);
+  nlohmann::json status = {{"slurm",
+                            {{"partitions", options.allowed_partitions},
+                             {"poll_ms", config.slurm_poll_ms},
+                             {"runner_binary", options.script.runner_binary.string()}}}};
+  auto executor = std::make_unique<slurm::SlurmExecutor>(options, std::move(commands));
+  // A batch script for the smallest request: the operator's options are checked now, not at
+  // every task.
+  if (auto checked = executor->CheckSatisfiable({}); !checked) {
+    return Fail(
+        Error::InvalidParameter("the SLURM executor's settings: " + checked.error().message));
+  }
+  spdlog::info("gateway: SLURM executor; jobs run {}, polled every {} ms",
+               options.script.runner_binary.string(), config.slurm_poll_ms);
+  return ChosenExecutor{std::move(executor), std::move(status)};
 }
 
 }  // namespace
@@ -88,17 +153,13 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const config::ServerConfig& conf
                                       static_cast<std::uint64_t>(config.max_project_mb) << 20));
   gateway->projects_ = std::move(projects);
 
-  MLTF_ASSIGN_OR_RETURN(capacity, LocalCapacity(config));
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return Fail(Error::Internal("cannot find the mltf binary: " + ec.message()));
-  gateway::executors::LocalExecutorOptions executor_options{
-      .capacity = capacity,
-      .runner_command = {self.string(), "run-task"},
-      .base_environment = RunnerEnvironment(),
-      .runner_pool = true};
-  const std::string executor_status = ExecutorStatus(capacity).dump();
-  gateway->executor_ = std::make_unique<gateway::executors::LocalExecutor>(executor_options);
+  MLTF_ASSIGN_OR_RETURN(chosen, config.executor == "slurm" ? SlurmExecutorFor(config, self)
+                                                           : LocalExecutorFor(config, self));
+  gateway->executor_ = std::move(chosen.executor);
+  const std::string executor_status = chosen.status.dump();
 
   gateway->task_store_ = std::make_unique<gateway::tasks::SqlTaskStore>(database);
   std::string public_url = config.public_url;

@@ -8,7 +8,7 @@
 #include "config/config.hpp"
 #include "gateway/api/gateway_routes.hpp"
 #include "gateway/api/log_follower.hpp"
-#include "gateway/executors/local_executor.hpp"
+#include "gateway/executors/executor.hpp"
 #include "gateway/projects/project_store.hpp"
 #include "gateway/tasks/sql_task_store.hpp"
 #include "gateway/tasks/task_service.hpp"
@@ -18,8 +18,8 @@
 
 namespace mltf::cli {
 
-/// Projects, the task store and service, the local executor and the log follower. Members are
-/// declared in dependency order, so they are destroyed in reverse.
+/// Projects, the task store and service, the executor (local or SLURM) and the log follower.
+/// Members are declared in dependency order, so they are destroyed in reverse.
 class Gateway {
  public:
   /// Builds every part, reconciles the stored tasks, and registers the routes on `router`.
@@ -41,7 +41,7 @@ class Gateway {
   Gateway() = default;
 
   std::unique_ptr<gateway::projects::ProjectStore> projects_;
-  std::unique_ptr<gateway::executors::LocalExecutor> executor_;
+  std::unique_ptr<gateway::executors::Executor> executor_;
   std::unique_ptr<gateway::tasks::SqlTaskStore> task_store_;
   std::unique_ptr<gateway::tasks::TaskService> tasks_;
   std::unique_ptr<gateway::api::LogFollower> logs_;

@@ -53,117 +53,150 @@ std::optional<std::string> SetChoice(std::string& target, const std::string& tex
 }
 
 const std::vector<Setting>& Settings() {
-  static const std::vector<Setting>
-      kSettings =
-          {
-              {"host",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 if (v.empty()) return "must not be empty";
-                 c.host = v;
-                 return std::nullopt;
-               }},
-              {"port",
-               [](ServerConfig& c, const std::string& v) { return SetInt(c.port, v, 0, 65535); }},
-              {"data-dir",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 if (v.empty()) return "must not be empty";
-                 c.data_dir = v;
-                 return std::nullopt;
-               }},
-              {"backend-store-uri",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 c.backend_store_uri = v;
-                 return std::nullopt;
-               }},
-              {"default-artifact-root",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 if (v.empty()) return "must not be empty";
-                 c.default_artifact_root = v;
-                 return std::nullopt;
-               }},
-              {"artifacts-destination",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 c.artifacts_destination = v;
-                 return std::nullopt;
-               }},
-              {"io-threads", [](ServerConfig& c,
-                                const std::string& v) { return SetInt(c.io_threads, v, 1, 64); }},
-              {"workers",
-               [](ServerConfig& c, const std::string& v) { return SetInt(c.workers, v, 1, 1024); }},
-              {"access-log",
-               [](ServerConfig& c, const std::string& v) { return SetBool(c.access_log, v); }},
-              {"sqlite-synchronous",
-               [](ServerConfig& c, const std::string& v) {
-                 return SetChoice(c.sqlite_synchronous, v, {"off", "normal", "full"});
-               }},
-              {"max-request-body-mb",
-               [](ServerConfig& c, const std::string& v) {
-                 return SetInt(c.max_request_body_mb, v, 1, 4096);
-               }},
-              {"log-level",
-               [](ServerConfig& c, const std::string& v) {
-                 return SetChoice(c.log_level, v, {"trace", "debug", "info", "warn", "error"});
-               }},
-              {"public-url",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://")) {
-                   return "must be an http:// or https:// URL";
-                 }
-                 c.public_url = v;
-                 return std::nullopt;
-               }},
-              {"local-user",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 c.local_user = v;
-                 return std::nullopt;
-               }},
-              {"local-cpus",
-               [](ServerConfig& c, const std::string& v) {
-                 return SetInt(c.local_cpus, v, 0, 65536);
-               }},
-              {"local-memory-mb",
-               [](ServerConfig& c, const std::string& v) {
-                 return SetInt(c.local_memory_mb, v, 0, 64LL << 20);
-               }},
-              {"local-gpus",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 c.local_gpus = v;
-                 return std::nullopt;
-               }},
-              {"cancel-grace-seconds",
-               [](ServerConfig& c,
-                  const std::string& v) { return SetInt(c.cancel_grace_seconds, v, 0, 3600); }},
-              {"max-project-mb",
-               [](ServerConfig& c,
-                  const std::string& v) { return SetInt(c.max_project_mb, v, 1, 65536); }},
-              {"max-project-unpacked-mb",
-               [](ServerConfig& c,
-                  const std::string&
-                      v) { return SetInt(c.max_project_unpacked_mb, v, 1, 1 << 24); }},
-              {"python",
-               [](ServerConfig& c,
-                  const std::string& v) -> std::
-                                            optional<std::string> {
-                                              if (v.empty()) return "must not be empty";
-                                              c.python = v;
-                                              return std::nullopt;
-                                            }},
-              {"pip-index-url",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 c.pip_index_url = v;
-                 return std::nullopt;
-               }},
-              {"pip-find-links",
-               [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
-                 c.pip_find_links = v;
-                 return std::nullopt;
-               }},
-              {"pip-no-index",
-               [](ServerConfig& c, const std::string& v) { return SetBool(c.pip_no_index, v); }},
-              {"venv-system-site-packages",
-               [](ServerConfig& c,
-                  const std::string& v) { return SetBool(c.venv_system_site_packages, v); }},
-          };
+  static const std::vector<Setting> kSettings =
+      {
+          {"host",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             if (v.empty()) return "must not be empty";
+             c.host = v;
+             return std::nullopt;
+           }},
+          {"port",
+           [](ServerConfig& c, const std::string& v) { return SetInt(c.port, v, 0, 65535); }},
+          {"data-dir",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             if (v.empty()) return "must not be empty";
+             c.data_dir = v;
+             return std::nullopt;
+           }},
+          {"backend-store-uri",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.backend_store_uri = v;
+             return std::nullopt;
+           }},
+          {"default-artifact-root",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             if (v.empty()) return "must not be empty";
+             c.default_artifact_root = v;
+             return std::nullopt;
+           }},
+          {"artifacts-destination",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.artifacts_destination = v;
+             return std::nullopt;
+           }},
+          {"io-threads",
+           [](ServerConfig& c, const std::string& v) { return SetInt(c.io_threads, v, 1, 64); }},
+          {"workers",
+           [](ServerConfig& c, const std::string& v) { return SetInt(c.workers, v, 1, 1024); }},
+          {"access-log",
+           [](ServerConfig& c, const std::string& v) { return SetBool(c.access_log, v); }},
+          {"sqlite-synchronous",
+           [](ServerConfig& c, const std::string& v) {
+             return SetChoice(c.sqlite_synchronous, v, {"off", "normal", "full"});
+           }},
+          {"max-request-body-mb",
+           [](ServerConfig& c, const std::string& v) {
+             return SetInt(c.max_request_body_mb, v, 1, 4096);
+           }},
+          {"log-level",
+           [](ServerConfig& c, const std::string& v) {
+             return SetChoice(c.log_level, v, {"trace", "debug", "info", "warn", "error"});
+           }},
+          {"public-url",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://")) {
+               return "must be an http:// or https:// URL";
+             }
+             c.public_url = v;
+             return std::nullopt;
+           }},
+          {"local-user",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.local_user = v;
+             return std::nullopt;
+           }},
+          {"local-cpus",
+           [](ServerConfig& c, const std::string& v) { return SetInt(c.local_cpus, v, 0, 65536); }},
+          {"local-memory-mb",
+           [](ServerConfig& c, const std::string& v) {
+             return SetInt(c.local_memory_mb, v, 0, 64LL << 20);
+           }},
+          {"local-gpus",
+           [](ServerConfig& c,
+              const std::string& v) -> std::
+                                        optional<std::string> {
+                                          c.local_gpus = v;
+                                          return std::nullopt;
+                                        }},
+          {"cancel-grace-seconds",
+           [](ServerConfig& c,
+              const std::string& v) { return SetInt(c.cancel_grace_seconds, v, 0, 3600); }},
+          {"max-project-mb",
+           [](
+               ServerConfig& c,
+               const std::string& v) { return SetInt(c.max_project_mb, v, 1, 65536); }},
+          {"max-project-unpacked-mb",
+           [](ServerConfig& c,
+              const std::string& v) { return SetInt(c.max_project_unpacked_mb, v, 1, 1 << 24); }},
+          {"python",
+           [](ServerConfig& c,
+              const std::string& v) -> std::
+                                        optional<std::string> {
+                                          if (v.empty()) return "must not be empty";
+                                          c.python = v;
+                                          return std::nullopt;
+                                        }},
+          {"pip-index-url",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.pip_index_url = v;
+             return std::nullopt;
+           }},
+          {"pip-find-links",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.pip_find_links = v;
+             return std::nullopt;
+           }},
+          {"pip-no-index",
+           [](ServerConfig& c, const std::string& v) { return SetBool(c.pip_no_index, v); }},
+          {"venv-system-site-packages",
+           [](ServerConfig& c,
+              const std::string& v) { return SetBool(c.venv_system_site_packages, v); }},
+          {"executor",
+           [](ServerConfig& c,
+              const std::string& v) { return SetChoice(c.executor, v, {"local", "slurm"}); }},
+          {"slurm-bin-dir",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.slurm_bin_dir = v;
+             return std::nullopt;
+           }},
+          {"slurm-runner-binary",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.slurm_runner_binary = v;
+             return std::nullopt;
+           }},
+          {"slurm-poll-ms",
+           [](ServerConfig& c,
+              const std::string& v) { return SetInt(c.slurm_poll_ms, v, 10, 600000); }},
+          {"slurm-sbatch-options",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.slurm_sbatch_options = v;
+             return std::nullopt;
+           }},
+          {"slurm-partitions",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.slurm_partitions = v;
+             return std::nullopt;
+           }},
+          {"slurm-environment",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.slurm_environment = v;
+             return std::nullopt;
+           }},
+          {"slurm-preempt-grace-seconds",
+           [](ServerConfig& c,
+              const std::string& v) { return SetInt(c.slurm_preempt_grace_seconds, v, 1, 65535); }},
+      };
   return kSettings;
 }
 

@@ -51,6 +51,23 @@ struct ServerConfig {
   std::string pip_find_links;  ///< comma-separated
   bool pip_no_index = false;
   bool venv_system_site_packages = false;
+
+  // Where tasks run (docs/config.md, "Executors").
+  /// local | slurm
+  std::string executor = "local";
+  /// The directory of sbatch, squeue, sacct and scancel; empty finds them in PATH.
+  std::string slurm_bin_dir;
+  /// The `mltf` binary the batch jobs run, on a filesystem the nodes share; default this one.
+  std::string slurm_runner_binary;
+  std::int64_t slurm_poll_ms = 2000;
+  /// Comma-separated: options for every batch script ("--qos=normal,--partition=batch").
+  std::string slurm_sbatch_options;
+  /// Comma-separated: the partitions tasks may ask for; empty allows any.
+  std::string slurm_partitions;
+  /// Comma-separated NAME=VALUE: exported in every batch script (NCCL_SOCKET_IFNAME=ib0, ...).
+  std::string slurm_environment;
+  /// Preemptible tasks get SIGUSR1 this long before preemption or their time limit.
+  std::int64_t slurm_preempt_grace_seconds = 60;
 };
 
 /// One setting as given on the command line: `key` is the flag's name without dashes.

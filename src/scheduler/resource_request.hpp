@@ -41,6 +41,9 @@ struct ResourceRequest {
   std::string partition;
   std::string account;
   bool exclusive = false;
+  /// May be preempted and requeued (SLURM: --requeue and a checkpoint signal before the end).
+  /// Not a resource key: the task service copies the task's `preemptible` here.
+  bool preemptible = false;
   /// Environment modules to load, in order.
   std::vector<std::string> modules;
   /// Variables to export into the task, in order: (name, value).

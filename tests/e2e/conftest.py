@@ -6,6 +6,8 @@ Fixtures:
   that only touch entities they create themselves. If it crashes, the test that was running
   fails, the next test gets a new server, and the session ends with an error naming the crash.
 * `fresh_mltf_server` (function): a server with an empty store, for tests that need one.
+* `start_mltf_server` (function) and `start_mltf_server_module` (module): factories that start
+  servers with extra flags, stopped and checked at teardown.
 
 Protocol: start `mltf server --host 127.0.0.1 --port P --data-dir D` with stdout/stderr in log
 files, poll `GET /health` until it answers 200; on teardown send SIGTERM and wait. The run fails
@@ -23,6 +25,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -226,17 +229,17 @@ def fresh_mltf_server(tmp_path: Path):
     _finish(server)
 
 
-@pytest.fixture
-def start_mltf_server(tmp_path: Path):
-    """A factory: `start_mltf_server(*flags, data_dir=None)` starts a server with extra flags
-    (several may run; each is stopped and checked at teardown). Passing the data dir of an earlier
+@contextmanager
+def _servers_under(base: Path):
+    """A factory: `start(*flags, data_dir=None)` starts a server with extra flags (several may
+    run; each is stopped and checked when the context ends). Passing the data dir of an earlier
     one restarts on its store, as after a crash."""
     servers: List[MltfServer] = []
 
     def start(*flags: str, data_dir: Optional[Path] = None) -> MltfServer:
         name = f"server-{len(servers) + 1}"
-        server = MltfServer(mltf_binary(), data_dir or tmp_path / f"data-{len(servers) + 1}",
-                            tmp_path, name, list(flags))
+        server = MltfServer(mltf_binary(), data_dir or base / f"data-{len(servers) + 1}",
+                            base, name, list(flags))
         servers.append(server)
         server.start()
         return server
@@ -250,6 +253,20 @@ def start_mltf_server(tmp_path: Path):
         problems += [f"[{server.name}] {p}" for p in server.stop()]
     if problems:
         pytest.fail("\n".join(problems) + "\n" + servers[-1].log_tail(), pytrace=False)
+
+
+@pytest.fixture
+def start_mltf_server(tmp_path: Path):
+    """Servers for one test (see _servers_under)."""
+    with _servers_under(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def start_mltf_server_module(tmp_path_factory: pytest.TempPathFactory):
+    """Servers shared by the tests of one module, e.g. for slow tasks submitted once."""
+    with _servers_under(tmp_path_factory.mktemp("module-servers")) as start:
+        yield start
 
 
 @pytest.hookimpl(hookwrapper=True)

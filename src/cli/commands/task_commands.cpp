@@ -397,6 +397,8 @@ void AddTaskCommands(CLI::App& app, TaskCommandState& state) {
   submit->add_option_function<std::int64_t>(
       "--max-retries", [&flags](const std::int64_t& value) { flags.max_retries = value; },
       "Retries of a failed attempt (default 0)");
+  submit->add_flag("--preemptible", flags.preemptible,
+                   "May be preempted and requeued; SIGUSR1 asks the code to checkpoint first");
   submit
       ->add_option("--metric-pattern", flags.metric_patterns,
                    "Regex turning output lines into metrics (repeatable)")

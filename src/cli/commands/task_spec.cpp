@@ -136,6 +136,7 @@ Result<nlohmann::json> BuildTaskSpec(const SubmitFlags& flags, const std::string
   if (!flags.env_manager.empty()) spec["env_manager"] = flags.env_manager;
   if (flags.priority) spec["priority"] = *flags.priority;
   if (flags.max_retries) spec["max_retries"] = *flags.max_retries;
+  if (flags.preemptible) spec["preemptible"] = true;
   if (!flags.metric_patterns.empty()) spec["metric_patterns"] = flags.metric_patterns;
   return spec;
 }

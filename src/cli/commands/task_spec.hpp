@@ -27,6 +27,8 @@ struct SubmitFlags {
   std::string env_manager;  ///< Empty: the server decides.
   std::optional<std::int64_t> priority;
   std::optional<std::int64_t> max_retries;
+  /// May be preempted; gets SIGUSR1 as a checkpoint request first.
+  bool preemptible = false;
   std::vector<std::string> metric_patterns;
   bool follow = false;
 };

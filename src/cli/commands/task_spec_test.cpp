@@ -110,6 +110,7 @@ TEST(BuildTaskSpecTest, EveryFlag) {
   flags.env_manager = "local";
   flags.priority = 5;
   flags.max_retries = 2;
+  flags.preemptible = true;
   flags.metric_patterns = {"loss=(?P<loss>[0-9.]+)"};
   auto spec = BuildTaskSpec(flags, "abc", Json{{"gpus", 1}});
   ASSERT_TRUE(spec);
@@ -122,6 +123,7 @@ TEST(BuildTaskSpecTest, EveryFlag) {
                          {"env_manager", "local"},
                          {"priority", 5},
                          {"max_retries", 2},
+                         {"preemptible", true},
                          {"metric_patterns", {"loss=(?P<loss>[0-9.]+)"}}}));
 }
 

@@ -5,7 +5,9 @@
 // runner is up, EXITED once it ended (with its exit code and why). Cancel() of a queued attempt
 // reports EXITED (cancelled) at once; of a running one, it signals the runner, waits the grace
 // period, then kills. After a restart the service hands back what it stored with Reattach(); the
-// executor reports what became of each attempt. Shutdown() stops reporting.
+// executor reports what became of each attempt. An executor may requeue an attempt itself (SLURM
+// preemption): it reports EXITED with `requeued`, then STARTED for attempt + 1. Shutdown() stops
+// reporting.
 #pragma once
 
 #include <chrono>
@@ -54,6 +56,9 @@ struct ExecutorEvent {
   std::string reason;      ///< for EXITED: why, in words ("exit code 3", "walltime ...")
   bool cancelled = false;  ///< stopped by Cancel()
   bool final = false;      ///< must not be retried (e.g. the walltime was exceeded)
+  /// For EXITED: the executor itself runs the task on as attempt + 1 (SLURM requeued the job
+  /// after a preemption); the service must not submit that attempt.
+  bool requeued = false;
 };
 
 /// An attempt the service believes is with the executor, handed back after a restart.

@@ -12,53 +12,13 @@
 #include <mutex>
 #include <sstream>
 
+#include "gateway/executors/event_log_for_tests.hpp"
+
 namespace mltf::gateway::executors {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-/// Collects the executor's events and waits for them.
-class EventLog {
- public:
-  void Add(ExecutorEvent event) {
-    std::lock_guard lock(mutex_);
-    events_.push_back(std::move(event));
-    changed_.notify_all();
-  }
-  /// Waits until an event of `kind` for `task_id` arrived; fails the test after `timeout`.
-  ExecutorEvent WaitFor(const std::string& task_id, ExecutorEvent::Kind kind,
-                        std::chrono::milliseconds timeout = 20s) {
-    std::unique_lock lock(mutex_);
-    ExecutorEvent found;
-    const bool arrived = changed_.wait_for(lock, timeout, [&] {
-      for (const auto& event : events_) {
-        if (event.task_id == task_id && event.kind == kind) {
-          found = event;
-          return true;
-        }
-      }
-      return false;
-    });
-    EXPECT_TRUE(arrived) << "no event for " << task_id;
-    return found;
-  }
-  bool Has(const std::string& task_id, ExecutorEvent::Kind kind) {
-    std::lock_guard lock(mutex_);
-    return std::any_of(events_.begin(), events_.end(), [&](const ExecutorEvent& event) {
-      return event.task_id == task_id && event.kind == kind;
-    });
-  }
-  std::vector<ExecutorEvent> All() {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<ExecutorEvent> events_;
-};
 
 /// What a runner prints once its entry point runs ($2 is the attempt file).
 const std::string kAnnounceRunning =

@@ -62,6 +62,9 @@ struct TaskEvent {
     EXITED,            ///< attempt `attempt` ended with `exit_code` (`reason` says why)
     CANCEL_REQUESTED,  ///< someone asked to cancel (`reason`)
     LOST,              ///< attempt `attempt` vanished, e.g. with the server (`reason`)
+    /// attempt `attempt` was preempted and the executor runs the task on as attempt + 1 itself
+    /// (SLURM requeue); not a retry, so it does not count against max_retries
+    REQUEUED,
   };
   Kind kind = Kind::SUBMITTED;
   std::int64_t time_ms = 0;

@@ -194,6 +194,7 @@ Result<Task> TaskService::Submit(TaskSpec spec, const std::string& user) {
   MLTF_ASSIGN_OR_RETURN(rendered, projects::RenderCommand(entry_point, spec.parameters));
   MLTF_ASSIGN_OR_RETURN(resources,
                         scheduler::ParseResourceRequest(json::parse(spec.resources_json)));
+  resources.preemptible = spec.preemptible;
   MLTF_TRY(executor_.CheckSatisfiable(resources));
   MLTF_ASSIGN_OR_RETURN(env_manager,
                         ChooseEnvManager(spec.env_manager, project->project.environment));
@@ -446,6 +447,8 @@ void TaskService::OnExecutorEvent(executors::ExecutorEvent event) {
     recorded.kind = TaskEvent::Kind::STARTED;
   } else if (event.kind == executors::ExecutorEvent::Kind::RUNNING) {
     recorded.kind = TaskEvent::Kind::RUNNING;
+  } else if (event.requeued) {
+    recorded.kind = TaskEvent::Kind::REQUEUED;
   } else {
     // An attempt that ended without an exit status (its runner vanished) is lost.
     recorded.kind = event.exit_code ? TaskEvent::Kind::EXITED : TaskEvent::Kind::LOST;
@@ -467,6 +470,7 @@ Result<executors::AttemptRequest> TaskService::PrepareAttempt(const Task& task, 
   MLTF_ASSIGN_OR_RETURN(run, tracking_.GetRun(task.run_id));
   MLTF_ASSIGN_OR_RETURN(resources,
                         scheduler::ParseResourceRequest(json::parse(task.spec.resources_json)));
+  resources.preemptible = task.spec.preemptible;
 
   executors::AttemptDescription description;
   description.task_id = task.task_id;
@@ -491,6 +495,8 @@ Result<executors::AttemptRequest> TaskService::PrepareAttempt(const Task& task, 
   description.log_file = task_dir / "task.log";
   description.result_file = attempt_dir / "result.json";
   description.grace_ms = options_.cancel_grace.count();
+  description.nodes = resources.nodes;
+  description.tasks_per_node = resources.tasks_per_node;
   const fs::path attempt_file = attempt_dir / "attempt.json";
   MLTF_TRY(executors::WriteAttemptFile(attempt_file, description));
 

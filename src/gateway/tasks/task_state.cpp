@@ -19,7 +19,7 @@ constexpr std::array<std::pair<TaskStateName, std::string_view>, 8> kStateNames 
     {TaskStateName::CANCELLED, "CANCELLED"},
 }};
 
-constexpr std::array<std::pair<TaskEvent::Kind, std::string_view>, 7> kEventNames = {{
+constexpr std::array<std::pair<TaskEvent::Kind, std::string_view>, 8> kEventNames = {{
     {TaskEvent::Kind::SUBMITTED, "SUBMITTED"},
     {TaskEvent::Kind::QUEUED, "QUEUED"},
     {TaskEvent::Kind::STARTED, "STARTED"},
@@ -27,6 +27,7 @@ constexpr std::array<std::pair<TaskEvent::Kind, std::string_view>, 7> kEventName
     {TaskEvent::Kind::EXITED, "EXITED"},
     {TaskEvent::Kind::CANCEL_REQUESTED, "CANCEL_REQUESTED"},
     {TaskEvent::Kind::LOST, "LOST"},
+    {TaskEvent::Kind::REQUEUED, "REQUEUED"},
 }};
 
 bool IsCurrentAttempt(const TaskState& state, int attempt) {
@@ -69,6 +70,24 @@ TaskState EndAttempt(TaskState state, const TaskEvent& event) {
   }
   state.reason = event.reason;
   Finish(state, TaskStateName::FAILED, event.time_ms);
+  return state;
+}
+
+/// The executor requeued the attempt itself: the next one is queued there already.
+TaskState RequeueAttempt(TaskState state, const TaskEvent& event) {
+  Attempt& attempt = state.attempts.back();
+  attempt.ended_at = event.time_ms;
+  attempt.reason = event.reason;
+  attempt.state = TaskStateName::FAILED;
+  if (state.cancel_requested) {
+    attempt.state = TaskStateName::CANCELLED;
+    state.reason = "cancelled";
+    Finish(state, TaskStateName::CANCELLED, event.time_ms);
+    return state;
+  }
+  state.reason = "attempt " + std::to_string(attempt.number) + " " + event.reason;
+  state.state = TaskStateName::QUEUED;
+  state.attempts.push_back(Attempt{.number = attempt.number + 1});
   return state;
 }
 
@@ -127,6 +146,7 @@ bool Changes(const TaskState& state, const TaskEvent& event) {
              IsCurrentAttempt(state, event.attempt);
     case TaskEvent::Kind::EXITED:
     case TaskEvent::Kind::LOST:
+    case TaskEvent::Kind::REQUEUED:
       return IsActive(state.state) && IsCurrentAttempt(state, event.attempt);
     case TaskEvent::Kind::CANCEL_REQUESTED:
       return !state.cancel_requested;
@@ -160,6 +180,8 @@ TaskState Apply(TaskState state, const TaskEvent& event) {
     case TaskEvent::Kind::EXITED:
     case TaskEvent::Kind::LOST:
       return EndAttempt(std::move(state), event);
+    case TaskEvent::Kind::REQUEUED:
+      return RequeueAttempt(std::move(state), event);
     case TaskEvent::Kind::CANCEL_REQUESTED:
       state.cancel_requested = true;
       // Not yet with an executor: nothing to stop, so the cancel is immediate.

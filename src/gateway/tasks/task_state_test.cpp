@@ -114,6 +114,29 @@ TEST(TaskState, LostAttemptIsRetriedOrFailed) {
   EXPECT_EQ(Replay(1, events).state, TaskStateName::QUEUED);
 }
 
+TEST(TaskState, ARequeueByTheExecutorIsANewAttemptButNotARetry) {
+  auto events = StartedLog();
+  TaskEvent requeued = Event(Kind::REQUEUED, 150, 1);
+  requeued.reason = "was preempted; SLURM requeued job 7";
+  events.push_back(requeued);
+  TaskState state = Replay(0, events);  // no retries allowed, and still it goes on
+  EXPECT_EQ(state.state, TaskStateName::QUEUED);
+  ASSERT_EQ(state.attempts.size(), 2U);
+  EXPECT_EQ(state.attempts[0].reason, "was preempted; SLURM requeued job 7");
+  EXPECT_EQ(state.reason, "attempt 1 was preempted; SLURM requeued job 7");
+  events.push_back(Event(Kind::STARTED, 160, 2));
+  events.push_back(Exited(170, 2, 0));
+  state = Replay(0, events);
+  EXPECT_EQ(state.state, TaskStateName::SUCCEEDED);
+  EXPECT_EQ(state.started_at, 110);
+
+  // Cancelled while it was being requeued: it ends there.
+  events = StartedLog();
+  events.push_back(Event(Kind::CANCEL_REQUESTED, 140));
+  events.push_back(requeued);
+  EXPECT_EQ(Replay(0, events).state, TaskStateName::CANCELLED);
+}
+
 TEST(TaskState, CancelBeforeQueueingIsImmediate) {
   TaskState state = Replay(0, {Event(Kind::SUBMITTED, 1), Event(Kind::CANCEL_REQUESTED, 2)});
   EXPECT_EQ(state.state, TaskStateName::CANCELLED);

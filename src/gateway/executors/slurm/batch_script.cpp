@@ -271,7 +271,13 @@ void AppendRunner(std::string& script, const scheduler::ResourceRequest& resourc
     return;
   }
   // One runner per node; it starts the node's ranks and their torch.distributed rendezvous.
-  script += "export MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n1)\n";
+  // The first node's address: its NodeAddr, which is its name unless the cluster says otherwise
+  // (names need not resolve, e.g. where several slurmd share one host).
+  script += "first_node=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n1)\n";
+  script +=
+      "MASTER_ADDR=$(scontrol show node \"$first_node\" -o | sed -n "
+      "'s/.* NodeAddr=\\([^ ]*\\).*/\\1/p')\n";
+  script += "export MASTER_ADDR=${MASTER_ADDR:-$first_node}\n";
   script += "export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))\n";
   // The batch shell gets the checkpoint and stop signals; srun forwards them to every node.
   // The traps exist before srun starts, so no signal can kill the shell in between.

@@ -71,9 +71,21 @@ std::vector<std::string> SbatchOptions(const std::string& script,
 // The command lines after the directives; each must be one the renderer writes.
 void ExpectKnownBody(const std::string& script) {
   static const std::vector<std::string> kPrefixes = {
-      "module load ", "export ",        "exec ",   "srun ",     "srun_pid=",
-      "trap ",        "while true; do", "  wait ", "  status=", "  if ! kill",
-      "    exit ",    "  fi",           "done"};
+      "module load ",
+      "export ",
+      "exec ",
+      "srun ",
+      "srun_pid=",
+      "first_node=",
+      "MASTER_ADDR=$(scontrol show node \"$first_node\" ",
+      "trap ",
+      "while true; do",
+      "  wait ",
+      "  status=",
+      "  if ! kill",
+      "    exit ",
+      "  fi",
+      "done"};
   for (const auto& line : Lines(script)) {
     if (line.empty() || line.starts_with("#")) {
       continue;
@@ -315,9 +327,14 @@ TEST(RenderBatchScript, SeveralNodesStartOneRunnerPerNodeWithSrun) {
   ASSERT_TRUE(script) << script.error().message;
   SbatchOptions(*script);
   ExpectKnownBody(*script);
-  EXPECT_NE(script->find("export MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" "
+  EXPECT_NE(script->find("first_node=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" "
                          "| head -n1)\n"),
             std::string::npos);
+  EXPECT_NE(script->find("MASTER_ADDR=$(scontrol show node \"$first_node\" -o | sed -n "
+                         "'s/.* NodeAddr=\\([^ ]*\\).*/\\1/p')\n"
+                         "export MASTER_ADDR=${MASTER_ADDR:-$first_node}\n"),
+            std::string::npos)
+      << *script;
   EXPECT_NE(script->find("export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))\n"),
             std::string::npos);
   EXPECT_NE(script->find("srun --kill-on-bad-exit=1 --export=ALL --nodes=2 --ntasks=2 "
