@@ -6,9 +6,12 @@ from __future__ import annotations
 import io
 import os
 import socket
+import subprocess
 import tarfile
 import time
 from pathlib import Path
+
+import requests
 
 REPO = Path(__file__).resolve().parents[1]
 API = "/api/mltf/v1"
@@ -61,3 +64,28 @@ def wait_all(session, url, ids, timeout=600, interval=0.05):
         pending -= done
         if pending:
             time.sleep(interval)
+
+
+def start_server(binary: str, data_dir: Path, *flags: str):
+    """`mltf server` on a free port with quiet logs and `flags`, once it answers /health:
+    (process, url, session)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [binary, "server", "--port", str(port), "--data-dir", str(data_dir),
+         "--access-log", "false", "--log-level", "warn", *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    session = requests.Session()
+    for _ in range(200):
+        try:
+            if session.get(url + "/health").status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.05)
+    return server, url, session
+
+
+def noop_task_spec(session, url) -> dict:
+    """Uploads the no-op project; the spec of a task that runs it in the local environment."""
+    project = session.post(url + API + "/projects", data=noop_project()).json()
+    return {"project": project["project"]["sha256"], "env_manager": "local"}

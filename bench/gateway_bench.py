@@ -24,15 +24,14 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-from bench_support import (API, REPO, free_port, machine_cpu_seconds, noop_project, percentile,
-                           process_cpu_seconds, wait_all)
+from bench_support import (API, REPO, machine_cpu_seconds, noop_task_spec, percentile,
+                           process_cpu_seconds, start_server, wait_all)
 
 
 def event_time(task, name):
@@ -49,23 +48,10 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="mltf-gateway-bench-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [args.binary, "server", "--port", str(port), "--data-dir", str(data_dir),
-         "--access-log", "false", "--log-level", "warn", "--local-cpus", str(args.slots),
-         "--local-gpus", "none", "--python", "/usr/bin/python3"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url, session = start_server(args.binary, data_dir, "--local-cpus", str(args.slots),
+                                        "--local-gpus", "none", "--python", "/usr/bin/python3")
     try:
-        session = requests.Session()
-        for _ in range(100):
-            try:
-                if session.get(url + "/health").status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.05)
-        project = session.post(url + API + "/projects", data=noop_project()).json()
-        spec = {"project": project["project"]["sha256"], "env_manager": "local"}
+        spec = noop_task_spec(session, url)
 
         # Warm-up: the first task records the local environment's lock (pip freeze, cached).
         first = session.post(url + API + "/tasks", json=spec).json()["task"]["task_id"]

@@ -37,8 +37,8 @@ from pathlib import Path
 
 import requests
 
-from bench_support import (API, REPO, free_port, noop_project, percentile, process_cpu_seconds,
-                           wait_all)
+from bench_support import (API, REPO, noop_task_spec, percentile, process_cpu_seconds,
+                           start_server, wait_all)
 
 PROGRAMS = ("sbatch", "squeue", "sacct", "scancel")
 
@@ -101,24 +101,11 @@ def main() -> None:
     sbatch_ms = baseline(args.tasks, work)
 
     data_dir = work / "data"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [args.binary, "server", "--port", str(port), "--data-dir", str(data_dir),
-         "--access-log", "false", "--log-level", "warn", "--executor", "slurm",
-         "--slurm-bin-dir", str(wrappers), "--slurm-poll-ms", str(args.poll_ms),
-         "--python", "/usr/bin/python3"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, url, session = start_server(args.binary, data_dir, "--executor", "slurm",
+                                        "--slurm-bin-dir", str(wrappers), "--slurm-poll-ms",
+                                        str(args.poll_ms), "--python", "/usr/bin/python3")
     try:
-        session = requests.Session()
-        for _ in range(200):
-            try:
-                if session.get(url + "/health").status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.05)
-        project = session.post(url + API + "/projects", data=noop_project()).json()
-        spec = {"project": project["project"]["sha256"], "env_manager": "local"}
+        spec = noop_task_spec(session, url)
         warm = session.post(url + API + "/tasks", json=spec).json()["task"]["task_id"]
         wait_all(session, url, [warm], timeout=120)
         calls_log.write_text("")

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "auth/base64url.hpp"
+#include "auth/openssl_handles.hpp"
 #include "common/shell_text.hpp"
 
 namespace mltf::auth {
@@ -33,23 +34,6 @@ constexpr std::size_t kMaxKeys = 100;
 constexpr int kMinRsaModulusBits = 2048;
 constexpr int kMaxRsaModulusBits = 16384;  // verification cost grows with the modulus
 constexpr int kMaxRsaExponentBits = 64;
-
-struct BignumDeleter {
-  void operator()(BIGNUM* number) const { BN_free(number); }
-};
-struct ParamBuilderDeleter {
-  void operator()(OSSL_PARAM_BLD* builder) const { OSSL_PARAM_BLD_free(builder); }
-};
-struct ParamsDeleter {
-  void operator()(OSSL_PARAM* params) const { OSSL_PARAM_free(params); }
-};
-struct PkeyContextDeleter {
-  void operator()(EVP_PKEY_CTX* context) const { EVP_PKEY_CTX_free(context); }
-};
-using BignumPtr = std::unique_ptr<BIGNUM, BignumDeleter>;
-using ParamBuilderPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBuilderDeleter>;
-using ParamsPtr = std::unique_ptr<OSSL_PARAM, ParamsDeleter>;
-using PkeyContextPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyContextDeleter>;
 
 /// How messages name a key: its kid when it has one, else its position in "keys".
 std::string KeyName(std::string_view kid, std::size_t index) {

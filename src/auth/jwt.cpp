@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "auth/base64url.hpp"
+#include "auth/openssl_handles.hpp"
 #include "common/shell_text.hpp"
 
 namespace mltf::auth {
@@ -61,16 +62,6 @@ constexpr std::array<Algorithm, 8> kAlgorithms = {{
     {"ES256", EVP_sha256, Padding::NONE, KeyFamily::EC_P256, 32},
     {"ES384", EVP_sha384, Padding::NONE, KeyFamily::EC_P384, 48},
 }};
-
-struct MdContextDeleter {
-  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
-};
-struct EcdsaSigDeleter {
-  void operator()(ECDSA_SIG* signature) const { ECDSA_SIG_free(signature); }
-};
-struct BignumDeleter {
-  void operator()(BIGNUM* number) const { BN_free(number); }
-};
 
 Error Refused(std::string reason) { return {ErrorCode::UNAUTHENTICATED, std::move(reason)}; }
 
@@ -122,10 +113,9 @@ std::optional<Json> DecodeJsonObject(std::string_view segment) {
 std::optional<std::string> EcdsaSignatureToDer(std::string_view raw) {
   const std::size_t half = raw.size() / 2;
   const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
-  std::unique_ptr<BIGNUM, BignumDeleter> r(BN_bin2bn(bytes, static_cast<int>(half), nullptr));
-  std::unique_ptr<BIGNUM, BignumDeleter> s(
-      BN_bin2bn(bytes + half, static_cast<int>(half), nullptr));
-  const std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter> signature(ECDSA_SIG_new());
+  BignumPtr r(BN_bin2bn(bytes, static_cast<int>(half), nullptr));
+  BignumPtr s(BN_bin2bn(bytes + half, static_cast<int>(half), nullptr));
+  const EcdsaSigPtr signature(ECDSA_SIG_new());
   if (!r || !s || !signature || ECDSA_SIG_set0(signature.get(), r.get(), s.get()) != 1) {
     return std::nullopt;
   }
@@ -157,7 +147,7 @@ bool SignatureVerifies(const Algorithm& algorithm, EVP_PKEY* key, std::string_vi
   } else if (signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(key))) {
     return false;  // RFC 7518 section 3.3: exactly the modulus length
   }
-  const std::unique_ptr<EVP_MD_CTX, MdContextDeleter> context(EVP_MD_CTX_new());
+  const MdContextPtr context(EVP_MD_CTX_new());
   EVP_PKEY_CTX* key_context = nullptr;  // owned by context
   bool verified = context != nullptr && EVP_DigestVerifyInit(context.get(), &key_context,
                                                              algorithm.digest(), nullptr, key) == 1;

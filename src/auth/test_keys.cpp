@@ -16,14 +16,10 @@
 #include <vector>
 
 #include "auth/base64url.hpp"
+#include "auth/openssl_handles.hpp"
 
 namespace mltf::auth::testing {
 namespace {
-
-struct BignumDeleter {
-  void operator()(BIGNUM* number) const { BN_free(number); }
-};
-using BignumPtr = std::unique_ptr<BIGNUM, BignumDeleter>;
 
 void Require(bool ok) {
   if (!ok) {
