@@ -365,4 +365,13 @@ Result<VerifiedToken> VerifyJwt(std::string_view token, const Jwks& keys, const 
   return verified;
 }
 
+std::optional<std::string> JwtKeyId(std::string_view token) {
+  if (token.size() > kMaxJwtBytes) return std::nullopt;
+  const auto header = DecodeJsonObject(token.substr(0, token.find('.')));
+  if (!header) return std::nullopt;
+  const auto kid = header->find("kid");
+  if (kid == header->end() || !kid->is_string()) return std::nullopt;
+  return kid->get<std::string>();
+}
+
 }  // namespace mltf::auth

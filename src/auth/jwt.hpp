@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,5 +48,10 @@ struct VerifiedToken {
 /// Does not throw.
 Result<VerifiedToken> VerifyJwt(std::string_view token, const Jwks& keys, const JwtPolicy& policy,
                                 std::int64_t now_seconds);
+
+/// The "kid" of a token's header, read without verifying anything: only to choose the key set
+/// to verify it with (e.g. to notice that the provider rotated its keys). Empty when the token
+/// is malformed or names no kid. Does not fail.
+std::optional<std::string> JwtKeyId(std::string_view token);
 
 }  // namespace mltf::auth

@@ -1,0 +1,118 @@
+// oidc_provider.cpp - discovery and key sets of an OpenID provider (see the header).
+#include "auth/oidc_provider.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "client/http_client.hpp"
+
+namespace mltf::auth {
+namespace {
+
+constexpr std::chrono::seconds kFetchTimeout{10};
+
+Result<std::string> StringMember(const nlohmann::json& document, const char* name, bool required) {
+  const auto member = document.find(name);
+  if (member == document.end() || member->is_null()) {
+    if (!required) return std::string();
+    return Fail(Error::InvalidParameter(
+        fmt::format("the provider's discovery document has no '{}'", name)));
+  }
+  if (!member->is_string()) {
+    return Fail(Error::InvalidParameter(
+        fmt::format("the provider's discovery document has a non-string '{}'", name)));
+  }
+  return member->get<std::string>();
+}
+
+}  // namespace
+
+Result<std::string> FetchWithCurl(const std::string& url) {
+  client::HttpClient http(url);
+  http.SetTimeout(kFetchTimeout);
+  auto response = http.Get("");
+  if (!response) {
+    return Fail(
+        Error::Unavailable(fmt::format("cannot fetch {}: {}", url, response.error().message)));
+  }
+  if (response->status != 200) {
+    return Fail(Error::Unavailable(fmt::format("cannot fetch {}: HTTP {}", url, response->status)));
+  }
+  return std::move(response->body);
+}
+
+Result<ProviderMetadata> DiscoverProvider(const std::string& issuer, const UrlFetcher& fetch) {
+  std::string base = issuer;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  MLTF_ASSIGN_OR_RETURN(text, fetch(base + "/.well-known/openid-configuration"));
+  const auto document = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded() || !document.is_object()) {
+    return Fail(Error::InvalidParameter(
+        fmt::format("the discovery document of {} is not a JSON object", issuer)));
+  }
+  ProviderMetadata metadata;
+  MLTF_ASSIGN_OR_RETURN(document_issuer, StringMember(document, "issuer", true));
+  if (document_issuer != issuer) {
+    return Fail(Error::InvalidParameter(fmt::format(
+        "the discovery document of {} names another issuer, {}", issuer, document_issuer)));
+  }
+  metadata.issuer = std::move(document_issuer);
+  MLTF_ASSIGN_OR_RETURN(jwks_uri, StringMember(document, "jwks_uri", true));
+  metadata.jwks_uri = std::move(jwks_uri);
+  MLTF_ASSIGN_OR_RETURN(token_endpoint, StringMember(document, "token_endpoint", true));
+  metadata.token_endpoint = std::move(token_endpoint);
+  MLTF_ASSIGN_OR_RETURN(device, StringMember(document, "device_authorization_endpoint", false));
+  metadata.device_authorization_endpoint = std::move(device);
+  MLTF_ASSIGN_OR_RETURN(authorization, StringMember(document, "authorization_endpoint", false));
+  metadata.authorization_endpoint = std::move(authorization);
+  return metadata;
+}
+
+ProviderKeys::ProviderKeys(std::string jwks_uri, UrlFetcher fetch, ProviderKeysOptions options,
+                           Clock clock)
+    : jwks_uri_(std::move(jwks_uri)),
+      fetch_(std::move(fetch)),
+      options_(options),
+      clock_(std::move(clock)) {}
+
+Result<VerifiedToken> ProviderKeys::Verify(std::string_view token, const JwtPolicy& policy,
+                                           std::int64_t now_seconds) {
+  MLTF_ASSIGN_OR_RETURN(keys, KeysFor(JwtKeyId(token)));
+  return VerifyJwt(token, *keys, policy, now_seconds);
+}
+
+Result<std::shared_ptr<const Jwks>> ProviderKeys::KeysFor(
+    const std::optional<std::string>& wanted_kid) {
+  std::lock_guard lock(mutex_);
+  const auto now = clock_();
+  const bool stale = keys_ == nullptr || now - fetched_at_ >= options_.max_age;
+  const bool kid_missing = keys_ != nullptr && wanted_kid && keys_->Find(*wanted_kid) == nullptr;
+  const bool refresh_allowed = !attempted_ || now - last_attempt_ >= options_.min_refresh_interval;
+  if ((stale || kid_missing) && refresh_allowed) {
+    auto refreshed = Refresh();
+    if (!refreshed && keys_ == nullptr) return refreshed;
+    if (!refreshed) {
+      // The provider is away: the keys we have still verify what they verified.
+      spdlog::warn("auth: keeping the provider's old keys: {}", refreshed.error().message);
+    }
+  }
+  if (keys_ == nullptr) {
+    return Fail(Error::Unavailable(fmt::format("no signing keys from {} yet", jwks_uri_)));
+  }
+  return keys_;
+}
+
+Result<std::shared_ptr<const Jwks>> ProviderKeys::Refresh() {
+  // Under mutex_: concurrent verifications of tokens with a new kid wait for one fetch.
+  attempted_ = true;
+  last_attempt_ = clock_();
+  MLTF_ASSIGN_OR_RETURN(text, fetch_(jwks_uri_));
+  MLTF_ASSIGN_OR_RETURN(parsed, Jwks::Parse(text));
+  keys_ = std::make_shared<const Jwks>(std::move(parsed));
+  fetched_at_ = last_attempt_;
+  return keys_;
+}
+
+}  // namespace mltf::auth
