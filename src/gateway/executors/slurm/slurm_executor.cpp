@@ -181,8 +181,7 @@ void SlurmExecutor::Reattach(std::vector<RecordedAttempt> attempts) {
 void SlurmExecutor::Shutdown() {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ && submitters_.empty() && !poller_.joinable()) return;
-    stopping_ = true;
+    stopping_ = true;  // idempotent: a second call finds the threads joined
   }
   submit_ready_.notify_all();
   poll_wake_.notify_all();
@@ -399,7 +398,10 @@ void SlurmExecutor::PollOnce() {
       if (job == jobs_.end()) continue;
       LiveJob& live = job->second;
       const auto record = queued.jobs.find(id);
-      if (record == queued.jobs.end() || record->second.outcome().finished) {
+      // PREEMPTED and REQUEUED are a requeue under way, not an end: handled below.
+      const bool ended = record != queued.jobs.end() && record->second.outcome().finished &&
+                         !record->second.outcome().requeued;
+      if (record == queued.jobs.end() || ended) {
         if (record != queued.jobs.end() && !live.ended_in_queue_since) {
           live.ended_in_queue_since = now;
         }

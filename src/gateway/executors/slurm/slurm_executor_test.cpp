@@ -257,8 +257,9 @@ TEST_F(SlurmExecutorTest, ARequeuedJobGoesOnAsTheNextAttempt) {
   const std::string id = JobOf("t1");
   slurm_->Set(id, "RUNNING");
   events_.WaitFor("t1", Kind::STARTED);
-  slurm_->Set(id, "PENDING");  // preempted and requeued: BeginTime
+  slurm_->Set(id, "PREEMPTED");  // on its way back to the queue
   const ExecutorEvent requeued = events_.WaitFor("t1", Kind::EXITED);
+  slurm_->Set(id, "PENDING");  // requeued: BeginTime
   EXPECT_TRUE(requeued.requeued);
   EXPECT_EQ(requeued.attempt, 1);
   EXPECT_EQ(JobOf("t1", 2), id) << "a restarted server finds the job under attempt 2";
