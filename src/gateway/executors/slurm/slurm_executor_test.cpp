@@ -270,7 +270,8 @@ TEST_F(SlurmExecutorTest, ARequeuedJobGoesOnAsTheNextAttempt) {
     std::this_thread::sleep_for(1ms);
   }
   slurm_->Set(id, "COMPLETED");
-  for (int i = 0; i < 2000 && executor.stats().live_jobs > 0; ++i) {
+  // The job leaves the executor's table before its end is reported: wait for the report.
+  for (int i = 0; i < 5000 && events_.All().size() < 5; ++i) {
     std::this_thread::sleep_for(1ms);
   }
   std::vector<std::pair<Kind, int>> seen;
@@ -289,7 +290,7 @@ TEST_F(SlurmExecutorTest, OneSqueueCallFollowsEveryLiveJob) {
   ids.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) executor.Submit(Attempt("t" + std::to_string(i)));
   for (int i = 0; i < kTasks; ++i) ids.push_back(JobOf("t" + std::to_string(i)));
-  for (int i = 0; i < 200 && executor.stats().live_jobs < kTasks; ++i) {
+  for (int i = 0; i < 5000 && executor.stats().live_jobs < kTasks; ++i) {
     std::this_thread::sleep_for(1ms);
   }
   const auto before = slurm_->Calls("squeue").size();
