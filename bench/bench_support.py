@@ -3,6 +3,7 @@ CPU time, waiting for tasks, percentiles."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 import os
 import socket
@@ -89,3 +90,12 @@ def noop_task_spec(session, url) -> dict:
     """Uploads the no-op project; the spec of a task that runs it in the local environment."""
     project = session.post(url + API + "/projects", data=noop_project()).json()
     return {"project": project["project"]["sha256"], "env_manager": "local"}
+
+
+def submit_burst(url: str, spec: dict, tasks: int, clients: int = 8) -> list:
+    """Submits `tasks` copies of `spec` from `clients` concurrent clients; their task ids."""
+    def submit(_):
+        with requests.Session() as own:
+            return own.post(url + API + "/tasks", json=spec).json()["task"]["task_id"]
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(submit, range(tasks)))

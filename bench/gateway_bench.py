@@ -19,7 +19,6 @@ usage: bench/gateway_bench.py [--binary build/bin/mltf] [--latency-tasks 200] [-
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import os
 import shutil
 import signal
@@ -28,10 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 from bench_support import (API, REPO, machine_cpu_seconds, noop_task_spec, percentile,
-                           process_cpu_seconds, start_server, wait_all)
+                           process_cpu_seconds, start_server, submit_burst, wait_all)
 
 
 def event_time(task, name):
@@ -75,11 +72,7 @@ def main() -> None:
         server_cpu = process_cpu_seconds(server.pid)
         machine_cpu = machine_cpu_seconds()
         started = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            def submit(_):
-                with requests.Session() as own:
-                    return own.post(url + API + "/tasks", json=spec).json()["task"]["task_id"]
-            ids = list(pool.map(submit, range(args.tasks)))
+        ids = submit_burst(url, spec, args.tasks)
         submitted = time.monotonic() - started
         wait_all(session, url, ids)
         elapsed = time.monotonic() - started

@@ -25,7 +25,6 @@ usage: bench/slurm_bench.py [--binary build/bin/mltf] [--tasks 200] [--poll-ms 1
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import os
 import shutil
 import signal
@@ -35,10 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 from bench_support import (API, REPO, noop_task_spec, percentile, process_cpu_seconds,
-                           start_server, wait_all)
+                           start_server, submit_burst, wait_all)
 
 PROGRAMS = ("sbatch", "squeue", "sacct", "scancel")
 
@@ -112,11 +109,7 @@ def main() -> None:
 
         server_cpu = process_cpu_seconds(server.pid)
         started = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            def submit(_):
-                with requests.Session() as own:
-                    return own.post(url + API + "/tasks", json=spec).json()["task"]["task_id"]
-            ids = list(pool.map(submit, range(args.tasks)))
+        ids = submit_burst(url, spec, args.tasks)
         submitted = time.monotonic() - started
         # Every task has its job once its attempt directory holds the job id.
         while sum(1 for _ in (data_dir / "tasks").glob("*/attempt-1/slurm-job-id")) < \

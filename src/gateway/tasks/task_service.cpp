@@ -77,6 +77,14 @@ Callback<T> WarnOnFailure(std::string what, std::string run_id) {
   };
 }
 
+/// What the executor is asked for: the spec's resources, and whether it may be preempted.
+Result<scheduler::ResourceRequest> ResourcesOf(const TaskSpec& spec) {
+  MLTF_ASSIGN_OR_RETURN(resources,
+                        scheduler::ParseResourceRequest(json::parse(spec.resources_json)));
+  resources.preemptible = spec.preemptible;
+  return resources;
+}
+
 fs::path AttemptDir(const fs::path& task_dir, int attempt) {
   return task_dir / fmt::format("attempt-{}", attempt);
 }
@@ -192,9 +200,7 @@ Result<Task> TaskService::Submit(TaskSpec spec, const std::string& user) {
   MLTF_ASSIGN_OR_RETURN(
       entry_point, projects::FindEntryPoint(project->project, spec.entry_point, project->files));
   MLTF_ASSIGN_OR_RETURN(rendered, projects::RenderCommand(entry_point, spec.parameters));
-  MLTF_ASSIGN_OR_RETURN(resources,
-                        scheduler::ParseResourceRequest(json::parse(spec.resources_json)));
-  resources.preemptible = spec.preemptible;
+  MLTF_ASSIGN_OR_RETURN(resources, ResourcesOf(spec));
   MLTF_TRY(executor_.CheckSatisfiable(resources));
   MLTF_ASSIGN_OR_RETURN(env_manager,
                         ChooseEnvManager(spec.env_manager, project->project.environment));
@@ -468,9 +474,7 @@ Result<executors::AttemptRequest> TaskService::PrepareAttempt(const Task& task, 
   }
   MLTF_ASSIGN_OR_RETURN(project, projects_.Get(task.spec.project));
   MLTF_ASSIGN_OR_RETURN(run, tracking_.GetRun(task.run_id));
-  MLTF_ASSIGN_OR_RETURN(resources,
-                        scheduler::ParseResourceRequest(json::parse(task.spec.resources_json)));
-  resources.preemptible = task.spec.preemptible;
+  MLTF_ASSIGN_OR_RETURN(resources, ResourcesOf(task.spec));
 
   executors::AttemptDescription description;
   description.task_id = task.task_id;

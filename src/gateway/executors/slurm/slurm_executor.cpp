@@ -191,11 +191,9 @@ void SlurmExecutor::Shutdown() {
   if (poller_.joinable() && poller_.get_id() != std::this_thread::get_id()) poller_.join();
 }
 
-SlurmExecutorStats SlurmExecutor::stats() const {
+std::size_t SlurmExecutor::live_jobs() const {
   std::lock_guard lock(mutex_);
-  SlurmExecutorStats stats = stats_;
-  stats.live_jobs = jobs_.size();
-  return stats;
+  return jobs_.size();
 }
 
 void SlurmExecutor::Report(ExecutorEvent event) {
@@ -258,10 +256,6 @@ void SlurmExecutor::SubmitOne(AttemptRequest request) {
   std::string job_id;
   for (int attempt = 1; job_id.empty(); ++attempt) {
     auto output = commands_->Run("sbatch", arguments);
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.sbatch_calls;
-    }
     const std::string error = output ? FirstLine(output->err) : output.error().message;
     if (output && output->exit_code == 0) {
       auto submitted = ParseSbatchOutput(output->out);
@@ -350,10 +344,6 @@ void SlurmExecutor::SendCancels() {
     if (order.signal_first) arguments = {"--batch", "--signal=TERM"};
     arguments.push_back(order.job_id);
     auto output = commands_->Run("scancel", arguments);
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.scancel_calls;
-    }
     if (!output || output->exit_code != 0) {
       // Usually "already completing": the poll will see the end.
       spdlog::info("slurm executor: scancel {} {}: {}", fmt::join(arguments, " "),
@@ -373,10 +363,6 @@ void SlurmExecutor::PollOnce() {
   if (ids.empty()) return;
 
   auto queue = commands_->Run("squeue", SqueueArguments(ids));
-  {
-    std::lock_guard lock(mutex_);
-    ++stats_.squeue_calls;
-  }
   SlurmJobTable queued;
   if (queue && queue->exit_code == 0) {
     queued = ParseSqueue(queue->out);
@@ -438,10 +424,6 @@ void SlurmExecutor::PollOnce() {
 
   // One sacct call for every job that left the queue.
   auto accounting = commands_->Run("sacct", SacctArguments(to_account));
-  {
-    std::lock_guard lock(mutex_);
-    ++stats_.sacct_calls;
-  }
   SlurmJobTable accounted;
   if (accounting && accounting->exit_code == 0) {
     accounted = ParseSacct(accounting->out);

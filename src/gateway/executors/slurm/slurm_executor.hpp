@@ -60,15 +60,6 @@ struct SlurmExecutorOptions {
   std::chrono::milliseconds kill_margin{2000};
 };
 
-/// Counters for the benchmark and the status endpoint.
-struct SlurmExecutorStats {
-  std::uint64_t sbatch_calls = 0;
-  std::uint64_t squeue_calls = 0;
-  std::uint64_t sacct_calls = 0;
-  std::uint64_t scancel_calls = 0;
-  std::size_t live_jobs = 0;
-};
-
 class SlurmExecutor final : public Executor {
  public:
   SlurmExecutor(SlurmExecutorOptions options, std::shared_ptr<SlurmCommands> commands);
@@ -86,7 +77,8 @@ class SlurmExecutor final : public Executor {
   void Reattach(std::vector<RecordedAttempt> attempts) override;
   void Shutdown() override;
 
-  [[nodiscard]] SlurmExecutorStats stats() const;
+  /// The jobs being followed (submitted, not yet ended).
+  [[nodiscard]] std::size_t live_jobs() const;
 
  private:
   /// A job the poller follows.
@@ -137,7 +129,6 @@ class SlurmExecutor final : public Executor {
   std::map<std::pair<std::string, int>, std::optional<std::string>> submitting_;
   /// Live jobs by SLURM job id.
   std::map<std::string, LiveJob> jobs_;
-  SlurmExecutorStats stats_;
   std::vector<std::thread> submitters_;
   std::thread poller_;
 };

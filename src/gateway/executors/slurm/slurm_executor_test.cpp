@@ -221,7 +221,7 @@ TEST_F(SlurmExecutorTest, FollowsAJobFromSubmissionToCompletion) {
   EXPECT_EQ(end.exit_code, 0);
   EXPECT_EQ(end.executor_id, id);
   EXPECT_FALSE(end.cancelled);
-  EXPECT_EQ(executor.stats().live_jobs, 0U);
+  EXPECT_EQ(executor.live_jobs(), 0U);
 }
 
 TEST_F(SlurmExecutorTest, TheRunnersReasonAndExitCodeAreReported) {
@@ -290,7 +290,7 @@ TEST_F(SlurmExecutorTest, OneSqueueCallFollowsEveryLiveJob) {
   ids.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) executor.Submit(Attempt("t" + std::to_string(i)));
   for (int i = 0; i < kTasks; ++i) ids.push_back(JobOf("t" + std::to_string(i)));
-  for (int i = 0; i < 5000 && executor.stats().live_jobs < kTasks; ++i) {
+  for (int i = 0; i < 5000 && executor.live_jobs() < kTasks; ++i) {
     std::this_thread::sleep_for(1ms);
   }
   const auto before = slurm_->Calls("squeue").size();
