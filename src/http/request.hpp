@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/identity.hpp"
 
 namespace mltf::http {
 
@@ -44,6 +46,9 @@ struct Request {
   std::string remote_address;
   /// Filled by the router for prefix routes: the rest of the path after the prefix, decoded.
   std::string path_suffix;
+  /// Who sent it, set by the server's authenticator before the handler runs; null only on
+  /// routes open to anonymous callers, or when the server has no authenticator.
+  std::shared_ptr<const Identity> caller;
 
   /// The first value of header `name` (lower case), or empty.
   [[nodiscard]] std::string_view Header(std::string_view name) const;

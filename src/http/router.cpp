@@ -39,8 +39,11 @@ void Router::AddPrefixEndpoint(std::string prefix, Endpoint endpoint) {
       ->endpoints.push_back(std::move(endpoint));
 }
 
+void Router::AllowAnonymous(std::string path) { anonymous_paths_.insert(std::move(path)); }
+
 Router::Match Router::Find(Method method, std::string_view path) const {
   Match match;
+  match.anonymous = anonymous_paths_.contains(path);
   auto pick = [&](const std::vector<Endpoint>& endpoints) {
     match.path_known = true;
     // HEAD is served by the GET handler; the server drops the body.

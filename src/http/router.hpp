@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "http/reply.hpp"
@@ -44,6 +45,7 @@ class Router {
     BodyMode body_mode = BodyMode::BUFFERED;
     Execution execution = Execution::WORKER;
     bool path_known = false;
+    bool anonymous = false;        ///< the path needs no credential (AllowAnonymous)
     std::string_view path_suffix;  ///< for prefix routes: the path after the prefix
 
     [[nodiscard]] bool found() const { return handler != nullptr || async_handler != nullptr; }
@@ -63,6 +65,11 @@ class Router {
   /// with `prefix`.
   void AddPrefixAsync(Method method, std::string prefix, AsyncHandler handler,
                       Execution execution = Execution::WORKER);
+
+  /// Lets callers without a credential reach the routes on exactly `path` (health checks,
+  /// version, the client configuration that says how to log in). Everything else requires one
+  /// when the server has an authenticator.
+  void AllowAnonymous(std::string path);
 
   [[nodiscard]] Match Find(Method method, std::string_view path) const;
 
@@ -91,6 +98,7 @@ class Router {
 
   std::unordered_map<std::string, std::vector<Endpoint>, PathHash, std::equal_to<>> exact_;
   std::vector<PrefixRoute> prefixes_;
+  std::unordered_set<std::string, PathHash, std::equal_to<>> anonymous_paths_;
 };
 
 }  // namespace mltf::http

@@ -255,6 +255,12 @@ class Server::Impl::Session final : public std::enable_shared_from_this<Session>
                 fmt::format("No endpoint {} {}", MethodName(request_.method), request_.path)},
           404);
     }
+    if (const auto* authenticator = server_.options().authenticator;
+        authenticator != nullptr && !match.anonymous) {
+      auto caller = authenticator->Authenticate(request_);
+      if (!caller) return RejectUnauthenticated(*authenticator, caller.error());
+      request_.caller = std::move(*caller);
+    }
     handler_ = match.handler;
     async_handler_ = match.async_handler;
     execution_ = match.execution;
@@ -423,6 +429,7 @@ class Server::Impl::Session final : public std::enable_shared_from_this<Session>
     request_.body.clear();
     request_.body_reader = nullptr;
     request_.path_suffix.clear();
+    request_.caller.reset();
     response_ = Response{};
     handler_ = nullptr;
     async_handler_ = nullptr;
@@ -458,6 +465,14 @@ class Server::Impl::Session final : public std::enable_shared_from_this<Session>
   void Reject(const Error& error, int status) {
     keep_alive_ = false;
     response_ = ErrorResponse(error, status);
+    WriteResponse();
+  }
+
+  /// 401 with the authenticator's challenge. The connection closes: the body is never read.
+  void RejectUnauthenticated(const Authenticator& authenticator, const Error& error) {
+    keep_alive_ = false;
+    response_ = ErrorResponse(error, 401);
+    response_.headers.emplace_back("WWW-Authenticate", authenticator.Challenge());
     WriteResponse();
   }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "http/authenticator.hpp"
 #include "http/router.hpp"
 
 namespace mltf::http {
@@ -21,6 +22,10 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{120};
   std::chrono::seconds shutdown_grace{30};
   bool access_log = true;
+  /// Who may call: every route but the router's anonymous ones answers 401 without a
+  /// credential it accepts. Null: nobody is asked (Request::caller stays null). Not owned; must
+  /// outlive the server.
+  const Authenticator* authenticator = nullptr;
 };
 
 /// Serves a Router. Protocol: Listen() binds; Run() serves until SIGINT/SIGTERM or Stop(), then

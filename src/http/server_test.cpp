@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -78,6 +79,7 @@ class ServerTest : public ::testing::Test {
     options.worker_threads = 2;
     options.max_body_bytes = 1024;
     options.access_log = false;
+    options.authenticator = authenticator_;
     server_ = std::make_unique<Server>(options, router_);
     ASSERT_TRUE(server_->Listen());
     runner_ = std::jthread([this] { server_->Run(); });
@@ -110,6 +112,7 @@ class ServerTest : public ::testing::Test {
   }
 
   Router router_;
+  const Authenticator* authenticator_ = nullptr;
   LateReplies late_;
   net::io_context client_io_;
   std::unique_ptr<Server> server_;
@@ -175,6 +178,87 @@ TEST_F(ServerTest, ShutdownWaitsForTheReplyOfARequestInFlight) {
   EXPECT_FALSE(response.keep_alive());  // the server is stopping: no further requests
   runner_.join();                       // and Run() returns once the connection is gone
   runner_ = std::jthread([] {});
+}
+
+/// Accepts exactly "Bearer good" (alice) and counts how often it was asked.
+class OneTokenAuthenticator final : public Authenticator {
+ public:
+  Result<std::shared_ptr<const Identity>> Authenticate(const Request& request) const override {
+    ++calls;
+    if (request.Header("authorization") != "Bearer good") {
+      return Fail(Error{ErrorCode::UNAUTHENTICATED, "no valid credential"});
+    }
+    return std::make_shared<const Identity>(Identity{.user = "alice"});
+  }
+  std::string Challenge() const override { return R"(Bearer realm="test")"; }
+
+  mutable std::atomic<int> calls = 0;
+};
+
+class GatedServerTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    authenticator_ = &authenticator;
+    auto who = [this](Request& request) {
+      ++handled;
+      return Response::Text(request.caller ? request.caller->user : "anonymous");
+    };
+    router_.Add(Method::GET, "/whoami", who);
+    router_.Add(Method::POST, "/whoami", who);
+    router_.Add(Method::GET, "/health", who);
+    router_.AllowAnonymous("/health");
+    ServerTest::SetUp();
+  }
+
+  static bhttp::response<bhttp::string_body> Call(tcp::socket& socket, bhttp::verb method,
+                                                  std::string_view target,
+                                                  std::string_view authorization) {
+    bhttp::request<bhttp::string_body> request{method, std::string(target), 11};
+    if (!authorization.empty())
+      request.set(bhttp::field::authorization, std::string(authorization));
+    request.body() = method == bhttp::verb::post ? "payload" : "";
+    request.prepare_payload();
+    bhttp::write(socket, request);
+    boost::beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> response;
+    bhttp::read(socket, buffer, response);
+    return response;
+  }
+
+  OneTokenAuthenticator authenticator;
+  std::atomic<int> handled = 0;
+};
+
+TEST_F(GatedServerTest, AMissingOrWrongCredentialIs401WithAChallengeAndReachesNoHandler) {
+  for (std::string_view authorization : {"", "Bearer bad", "Basic Z29vZA==", "good"}) {
+    SCOPED_TRACE(authorization);
+    auto socket = Connect();
+    auto refused = Call(socket, bhttp::verb::post, "/whoami", authorization);
+    EXPECT_EQ(refused.result_int(), 401);
+    EXPECT_EQ(refused[bhttp::field::www_authenticate], R"(Bearer realm="test")");
+    EXPECT_NE(refused.body().find(R"("error_code":"UNAUTHENTICATED")"), std::string::npos);
+    EXPECT_FALSE(refused.keep_alive());  // the unread body is not worth reading
+  }
+  EXPECT_EQ(handled, 0);
+}
+
+TEST_F(GatedServerTest, TheCallerReachesTheHandlerAndDoesNotOutliveItsRequest) {
+  auto socket = Connect();
+  EXPECT_EQ(Call(socket, bhttp::verb::get, "/whoami", "Bearer good").body(), "alice");
+  // The same connection, next request on an anonymous route without a credential: the
+  // previous caller must not carry over.
+  auto health = Call(socket, bhttp::verb::get, "/health", "");
+  EXPECT_EQ(health.result_int(), 200);
+  EXPECT_EQ(health.body(), "anonymous");
+  EXPECT_EQ(Call(socket, bhttp::verb::post, "/whoami", "Bearer good").body(), "alice");
+}
+
+TEST_F(GatedServerTest, AnonymousRoutesAreNotAskedAndUnknownPathsStay404) {
+  auto socket = Connect();
+  EXPECT_EQ(Call(socket, bhttp::verb::get, "/health", "Bearer bad").body(), "anonymous");
+  EXPECT_EQ(authenticator.calls, 0);
+  auto other = Connect();
+  EXPECT_EQ(Call(other, bhttp::verb::get, "/nowhere", "").result_int(), 404);
 }
 
 }  // namespace

@@ -192,11 +192,62 @@ CREATE TABLE task_events (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 4: who may call, and what they may do. API tokens are stored as the SHA-256 of their
+// secret part, never as issued; a token is found by its public id and its secret compared in
+// constant time. A task's own token names its task, experiment and run (its reach). Permissions
+// follow MLflow's auth app: one row per experiment or registered model and principal (a user or
+// a group), with READ, EDIT, MANAGE or NO_PERMISSIONS.
+constexpr std::string_view kAuthSchema = R"sql(
+CREATE TABLE users (
+  user_id TEXT NOT NULL PRIMARY KEY,
+  is_admin INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE user_groups (
+  user_id TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  PRIMARY KEY (user_id, group_name)
+) WITHOUT ROWID;
+CREATE TABLE api_tokens (
+  token_id TEXT NOT NULL PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  task_id TEXT,
+  experiment_id TEXT,
+  run_id TEXT
+);
+CREATE INDEX api_tokens_by_user ON api_tokens (user_id, created_at);
+CREATE INDEX api_tokens_by_task ON api_tokens (task_id);
+CREATE TABLE experiment_permissions (
+  experiment_id INTEGER NOT NULL,
+  principal_kind TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  permission TEXT NOT NULL,
+  PRIMARY KEY (experiment_id, principal_kind, principal)
+) WITHOUT ROWID;
+CREATE INDEX experiment_permissions_by_principal
+  ON experiment_permissions (principal_kind, principal, experiment_id);
+CREATE TABLE registered_model_permissions (
+  name TEXT NOT NULL,
+  principal_kind TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  permission TEXT NOT NULL,
+  PRIMARY KEY (name, principal_kind, principal)
+) WITHOUT ROWID;
+CREATE INDEX registered_model_permissions_by_principal
+  ON registered_model_permissions (principal_kind, principal, name);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "experiments, runs, params, tags, metrics, latest metrics, datasets",
               kInitialSchema},
     Migration{2, "model registry: registered models, versions, tags, aliases", kRegistrySchema},
     Migration{3, "gateway tasks and their event log", kTaskSchema},
+    Migration{4, "users, API tokens, experiment and registered model permissions", kAuthSchema},
 };
 
 }  // namespace
