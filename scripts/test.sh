@@ -23,7 +23,8 @@ echo "== the slurm executor on a real SLURM cluster"
 scripts/slurm-test-cluster.sh install
 slurm_dir=$(mktemp -d /tmp/mltf-slurm.XXXX)
 MLTF_BIN="$(pwd)/build/bin/mltf" scripts/slurm-test-cluster.sh run "$slurm_dir" -- \
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_slurm_executor.py
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_slurm_executor.py \
+    tests/e2e/test_slurm_rest.py
 
 echo "== unit tests under ASan + UBSan"
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \

@@ -11,6 +11,7 @@
 
 #include "gateway/executors/local_executor.hpp"
 #include "gateway/executors/slurm/slurm_executor.hpp"
+#include "gateway/executors/slurm/slurm_rest.hpp"
 #include "scheduler/gpu_inventory.hpp"
 #include "scheduler/host_capacity.hpp"
 
@@ -113,27 +114,56 @@ Result<ChosenExecutor> SlurmExecutorFor(const config::ServerConfig& config, cons
   options.allowed_partitions = SplitCommas(config.slurm_partitions);
   options.poll_interval = std::chrono::milliseconds(config.slurm_poll_ms);
 
-  // SLURM's programs get what they need to find the cluster, not the server's secrets.
-  std::map<std::string, std::string> command_environment = RunnerEnvironment();
-  if (const char* conf = std::getenv("SLURM_CONF"); conf != nullptr) {
-    command_environment["SLURM_CONF"] = conf;
+  constexpr std::chrono::seconds kSlurmCallTimeout{60};
+  std::shared_ptr<slurm::SlurmController> controller;
+  if (!config.slurm_rest_url.empty()) {
+    if (config.slurm_rest_user.empty() || config.slurm_rest_token_file.empty()) {
+      return Fail(Error::InvalidParameter(
+          "slurm-rest-url needs slurm-rest-user and slurm-rest-token-file (that user's JWT)"));
+    }
+    // slurmrestd cannot ask for a signal to the batch shell, only to the job's steps.
+    options.script.signal_steps = true;
+    // The API needs the job's environment given (it cannot load the user's login one, as
+    // `sbatch --export=NONE` does): this server's PATH and locale, nothing else of it.
+    slurm::RestSlurmOptions rest_options{.user = config.slurm_rest_user,
+                                         .token_file = config.slurm_rest_token_file};
+    for (const auto& [name, value] : RunnerEnvironment()) {
+      if (name == "PATH" || name == "LANG" || name == "LC_ALL" || name == "TZ") {
+        rest_options.job_environment[name] = value;
+      }
+    }
+    auto rest = std::make_shared<slurm::RestSlurmController>(
+        std::move(rest_options),
+        std::make_shared<slurm::CurlRestTransport>(config.slurm_rest_url, kSlurmCallTimeout));
+    if (auto ping = rest->Ping(); !ping) {
+      return Fail(Error::InvalidParameter("the SLURM executor cannot use slurmrestd: " +
+                                          ping.error().message));
+    }
+    controller = std::move(rest);
+  } else {
+    // SLURM's programs get what they need to find the cluster, not the server's secrets.
+    std::map<std::string, std::string> command_environment = RunnerEnvironment();
+    if (const char* conf = std::getenv("SLURM_CONF"); conf != nullptr) {
+      command_environment["SLURM_CONF"] = conf;
+    }
+    controller = std::make_shared<slurm::CommandSlurmController>(
+        std::make_shared<slurm::ProcessSlurmCommands>(
+            config.slurm_bin_dir, std::move(command_environment), kSlurmCallTimeout));
   }
-  constexpr std::chrono::seconds kCommandTimeout{60};
-  auto commands = std::make_shared<slurm::ProcessSlurmCommands>(
-      config.slurm_bin_dir, std::move(command_environment), kCommandTimeout);
   nlohmann::json status = {{"slurm",
                             {{"partitions", options.allowed_partitions},
                              {"poll_ms", config.slurm_poll_ms},
-                             {"runner_binary", options.script.runner_binary.string()}}}};
-  auto executor = std::make_unique<slurm::SlurmExecutor>(options, std::move(commands));
+                             {"runner_binary", options.script.runner_binary.string()},
+                             {"via", controller->name()}}}};
+  auto executor = std::make_unique<slurm::SlurmExecutor>(options, controller);
   // A batch script for the smallest request: the operator's options are checked now, not at
   // every task.
   if (auto checked = executor->CheckSatisfiable({}); !checked) {
     return Fail(
         Error::InvalidParameter("the SLURM executor's settings: " + checked.error().message));
   }
-  spdlog::info("gateway: SLURM executor; jobs run {}, polled every {} ms",
-               options.script.runner_binary.string(), config.slurm_poll_ms);
+  spdlog::info("gateway: SLURM executor through {}; jobs run {}, polled every {} ms",
+               controller->name(), options.script.runner_binary.string(), config.slurm_poll_ms);
   return ChosenExecutor{std::move(executor), std::move(status)};
 }
 

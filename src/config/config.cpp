@@ -196,6 +196,24 @@ const std::vector<Setting>& Settings() {
           {"slurm-preempt-grace-seconds",
            [](ServerConfig& c,
               const std::string& v) { return SetInt(c.slurm_preempt_grace_seconds, v, 1, 65535); }},
+          {"slurm-rest-url",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://")) {
+               return "must be an http:// or https:// URL";
+             }
+             c.slurm_rest_url = v;
+             return std::nullopt;
+           }},
+          {"slurm-rest-user",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.slurm_rest_user = v;
+             return std::nullopt;
+           }},
+          {"slurm-rest-token-file",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             c.slurm_rest_token_file = v;
+             return std::nullopt;
+           }},
       };
   return kSettings;
 }

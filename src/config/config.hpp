@@ -68,6 +68,13 @@ struct ServerConfig {
   std::string slurm_environment;
   /// Preemptible tasks get SIGUSR1 this long before preemption or their time limit.
   std::int64_t slurm_preempt_grace_seconds = 60;
+  /// slurmrestd's URL ("http://host:6820"): jobs are submitted and followed through its REST
+  /// API (v0.0.38) instead of SLURM's programs; empty uses the programs.
+  std::string slurm_rest_url;
+  /// The SLURM user slurmrestd runs the jobs as; the token must be this user's.
+  std::string slurm_rest_user;
+  /// A file holding that user's JWT (`scontrol token` output); read again when it changes.
+  std::string slurm_rest_token_file;
 };
 
 /// One setting as given on the command line: `key` is the flag's name without dashes.

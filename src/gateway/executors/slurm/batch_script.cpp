@@ -264,9 +264,18 @@ Result<void> CheckUnsupported(const scheduler::ResourceRequest& resources) {
 }
 
 void AppendRunner(std::string& script, const scheduler::ResourceRequest& resources,
-                  const std::string& runner) {
+                  const std::string& runner, bool signal_steps, bool preemptible) {
   if (resources.nodes == 1) {
-    // exec: the runner is the batch shell, so the --signal=B: signal reaches it directly.
+    if (signal_steps && preemptible) {
+      // SLURM sends the checkpoint signal to steps only: this one passes it on to the runner,
+      // which is this shell once exec'd, and ends with it.
+      script +=
+          "srun --overlap --nodes=1 --ntasks=1 --cpus-per-task=1 --export=ALL bash -c "
+          "'trap \"kill -USR1 $0\" USR1; while kill -0 \"$0\" 2>/dev/null; do sleep 1 & wait $!; "
+          "done' \"$$\" &\n";
+    }
+    // exec: the runner is the batch shell, so SIGTERM (and a --signal=B: signal) reaches it
+    // directly.
     script += fmt::format("exec {}\n", runner);
     return;
   }
@@ -279,11 +288,17 @@ void AppendRunner(std::string& script, const scheduler::ResourceRequest& resourc
       "'s/.* NodeAddr=\\([^ ]*\\).*/\\1/p')\n";
   script += "export MASTER_ADDR=${MASTER_ADDR:-$first_node}\n";
   script += "export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))\n";
-  // The batch shell gets the checkpoint and stop signals; srun forwards them to every node.
-  // The traps exist before srun starts, so no signal can kill the shell in between.
   script += "srun_pid=\n";
-  script += "trap '[ -n \"$srun_pid\" ] && kill -USR1 \"$srun_pid\" 2>/dev/null' USR1\n";
-  script += "trap '[ -n \"$srun_pid\" ] && kill -TERM \"$srun_pid\" 2>/dev/null' TERM\n";
+  if (signal_steps) {
+    // SLURM signals srun and the step itself; the shell only has to outlive the signals it
+    // gets too. A no-op trap, not an ignored signal: srun must not inherit SIG_IGN.
+    script += "trap : USR1 TERM\n";
+  } else {
+    // The batch shell gets the checkpoint and stop signals; srun forwards them to every node.
+    // The traps exist before srun starts, so no signal can kill the shell in between.
+    script += "trap '[ -n \"$srun_pid\" ] && kill -USR1 \"$srun_pid\" 2>/dev/null' USR1\n";
+    script += "trap '[ -n \"$srun_pid\" ] && kill -TERM \"$srun_pid\" 2>/dev/null' TERM\n";
+  }
   // --export=ALL: sbatch ran with --export=NONE, which srun would otherwise inherit and drop
   // the variables above.
   script += fmt::format(
@@ -320,6 +335,13 @@ std::vector<std::string> SbatchArguments() { return {"--parsable", "--export=NON
 Result<std::string> RenderBatchScript(const AttemptRequest& attempt,
                                       const scheduler::ResourceRequest& resources, bool preemptible,
                                       const BatchScriptOptions& options) {
+  MLTF_ASSIGN_OR_RETURN(job, RenderBatchJob(attempt, resources, preemptible, options));
+  return std::move(job.script);
+}
+
+Result<BatchJob> RenderBatchJob(const AttemptRequest& attempt,
+                                const scheduler::ResourceRequest& resources, bool preemptible,
+                                const BatchScriptOptions& options) {
   MLTF_TRY(CheckUnsupported(resources));
   MLTF_TRY(CheckCounts(resources));
   MLTF_TRY(CheckOptionValue("task id", attempt.task_id, "_-"));
@@ -389,7 +411,7 @@ Result<std::string> RenderBatchScript(const AttemptRequest& attempt,
   }
   if (preemptible) {
     add("--requeue", "");
-    add("--signal", fmt::format("B:USR1@{}", grace));
+    add("--signal", fmt::format("{}USR1@{}", options.signal_steps ? "" : "B:", grace));
   } else {
     // The service decides about retries (a new attempt), not SLURM.
     add("--no-requeue", "");
@@ -423,8 +445,8 @@ Result<std::string> RenderBatchScript(const AttemptRequest& attempt,
   const std::string runner =
       fmt::format("{} run-task --attempt-file {}", ShellQuote(options.runner_binary.string()),
                   ShellQuote(attempt.attempt_file.string()));
-  AppendRunner(script, resources, runner);
-  return script;
+  AppendRunner(script, resources, runner, options.signal_steps, preemptible);
+  return BatchJob{.options = std::move(sbatch), .script = std::move(script)};
 }
 
 }  // namespace mltf::gateway::executors::slurm

@@ -34,17 +34,36 @@ struct BatchScriptOptions {
   /// For preemptible tasks: how long before the end (preemption or walltime) the runner gets
   /// SIGUSR1 to checkpoint (`--signal=B:USR1@<grace>`). 1 s to 65535 s (SLURM's bounds).
   std::chrono::seconds preempt_grace{60};
+  /// Ask SLURM to send the checkpoint signal to the job's steps (`--signal=USR1@<grace>`), not
+  /// to its batch shell: for submission through slurmrestd, which cannot ask for `B:` signals.
+  /// On one node the runner stays the batch shell, where a cancel's SIGTERM reaches it (srun
+  /// would end its step at once), and a preemptible job starts a helper step that passes SIGUSR1
+  /// on to it; on several nodes the batch shell leaves both signals to SLURM and srun.
+  bool signal_steps = false;
 };
 
-/// The batch script for `attempt` with `resources`: `#SBATCH` options (job name, working
+/// A batch job as sbatch would be given it: its options (each also an `#SBATCH` line of the
+/// script) and the whole script.
+struct BatchJob {
+  /// "--name=value" or "--flag", the operator's first, in the order of the script's lines.
+  std::vector<std::string> options;
+  std::string script;
+};
+
+/// The batch job for `attempt` with `resources`: `#SBATCH` options (job name, working
 /// directory, output appended to the task directory, nodes, tasks, cpus, memory, time,
 /// partition, account, GPUs, exclusive, mail, requeue and the checkpoint signal when
 /// `preemptible`), `module load` lines, the exported environment, then the runner (`exec`ed on
 /// one node; started with `srun` on every node, with MASTER_ADDR/MASTER_PORT, when there are
-/// several). Fails with INVALID_PARAMETER_VALUE, naming the value, when something cannot be
-/// written safely (a newline, a leading '-', a character outside its set, a relative path,
-/// `sbatch-script-file` or `exports`, which the facility does not support, an unknown key in
-/// `resources.other`, a reserved variable name).
+/// several; see `options.signal_steps`). Fails with INVALID_PARAMETER_VALUE, naming the value, when
+/// something cannot be written safely (a newline, a leading '-', a character outside its set, a
+/// relative path, `sbatch-script-file` or `exports`, which the facility does not support, an
+/// unknown key in `resources.other`, a reserved variable name).
+Result<BatchJob> RenderBatchJob(const AttemptRequest& attempt,
+                                const scheduler::ResourceRequest& resources, bool preemptible,
+                                const BatchScriptOptions& options);
+
+/// The script of RenderBatchJob. Fails as it does.
 Result<std::string> RenderBatchScript(const AttemptRequest& attempt,
                                       const scheduler::ResourceRequest& resources, bool preemptible,
                                       const BatchScriptOptions& options);

@@ -30,21 +30,6 @@ constexpr std::chrono::seconds kSacctPatience{30};
 
 fs::path AttemptDir(const AttemptRequest& request) { return request.attempt_file.parent_path(); }
 
-std::string FirstLine(std::string_view text) {
-  while (!text.empty() && (text.front() == '\n' || text.front() == ' ')) text.remove_prefix(1);
-  return std::string(text.substr(0, text.find('\n')));
-}
-
-/// sbatch's words for "the controller is busy or away; try again".
-bool IsTransientSbatchError(std::string_view error) {
-  for (const std::string_view transient :
-       {"Unable to contact slurm controller", "Socket timed out", "temporarily unable",
-        "Resource temporarily unavailable", "try again"}) {
-    if (error.find(transient) != std::string_view::npos) return true;
-  }
-  return false;
-}
-
 Result<void> WriteFileAtomically(const fs::path& path, std::string_view content) {
   const fs::path temporary = path.string() + ".tmp";
   {
@@ -76,8 +61,9 @@ bool EntryPointStarted(const AttemptRequest& request) {
 
 }  // namespace
 
-SlurmExecutor::SlurmExecutor(SlurmExecutorOptions options, std::shared_ptr<SlurmCommands> commands)
-    : options_(std::move(options)), commands_(std::move(commands)) {
+SlurmExecutor::SlurmExecutor(SlurmExecutorOptions options,
+                             std::shared_ptr<SlurmController> controller)
+    : options_(std::move(options)), controller_(std::move(controller)) {
   const int submitters = std::max(1, options_.submitters);
   for (int i = 0; i < submitters; ++i) submitters_.emplace_back([this] { SubmitLoop(); });
   poller_ = std::thread([this] { PollLoop(); });
@@ -102,8 +88,9 @@ Result<void> SlurmExecutor::CheckSatisfiable(const scheduler::ResourceRequest& r
                              .attempt = 1,
                              .attempt_file = "/check/attempt-1/attempt.json",
                              .task_dir = "/check"};
-  MLTF_TRY(RenderBatchScript(probe, resources, resources.preemptible, options_.script));
-  return {};
+  MLTF_ASSIGN_OR_RETURN(job,
+                        RenderBatchJob(probe, resources, resources.preemptible, options_.script));
+  return controller_->CheckJob(job);
 }
 
 void SlurmExecutor::SetListener(Listener listener) {
@@ -243,31 +230,30 @@ void SlurmExecutor::SubmitOne(AttemptRequest request) {
             .final = true});
   };
 
-  auto script =
-      RenderBatchScript(request, request.resources, request.resources.preemptible, options_.script);
-  if (!script) return refuse(script.error().message);
+  auto batch_job =
+      RenderBatchJob(request, request.resources, request.resources.preemptible, options_.script);
+  if (!batch_job) return refuse(batch_job.error().message);
+  if (auto checked = controller_->CheckJob(*batch_job); !checked) {
+    return refuse(checked.error().message);
+  }
   const fs::path script_path = AttemptDir(request) / kBatchScriptFile;
-  if (auto written = WriteFileAtomically(script_path, *script); !written) {
+  if (auto written = WriteFileAtomically(script_path, batch_job->script); !written) {
     return refuse(written.error().message);
   }
-  std::vector<std::string> arguments = SbatchArguments();
-  arguments.push_back(script_path.string());
 
   std::string job_id;
   for (int attempt = 1; job_id.empty(); ++attempt) {
-    auto output = commands_->Run("sbatch", arguments);
-    const std::string error = output ? FirstLine(output->err) : output.error().message;
-    if (output && output->exit_code == 0) {
-      auto submitted = ParseSbatchOutput(output->out);
-      if (!submitted) return refuse(submitted.error().message);
-      job_id = submitted->job_id;
+    auto submitted = controller_->Submit(*batch_job, script_path);
+    if (submitted) {
+      job_id = std::move(*submitted);
       break;
     }
-    if (attempt >= kSbatchTries || !IsTransientSbatchError(error)) {
-      return refuse(fmt::format("sbatch refused the job: {}", error));
+    const Error& error = submitted.error();
+    if (attempt >= kSbatchTries || error.code != ErrorCode::TEMPORARILY_UNAVAILABLE) {
+      return refuse(error.message);
     }
-    spdlog::warn("slurm executor: sbatch for task {} failed ({}); trying again", request.task_id,
-                 error);
+    spdlog::warn("slurm executor: submitting task {} failed ({}); trying again", request.task_id,
+                 error.message);
     std::unique_lock lock(mutex_);
     const auto pause = options_.sbatch_retry_pause * (1 << (attempt - 1));
     if (poll_wake_.wait_for(lock, pause, [this] { return stopping_; })) {
@@ -340,15 +326,12 @@ void SlurmExecutor::SendCancels() {
     }
   }
   for (const auto& order : orders) {
-    std::vector<std::string> arguments;
-    if (order.signal_first) arguments = {"--batch", "--signal=TERM"};
-    arguments.push_back(order.job_id);
-    auto output = commands_->Run("scancel", arguments);
-    if (!output || output->exit_code != 0) {
+    auto sent = order.signal_first ? controller_->Terminate(order.job_id)
+                                   : controller_->Cancel(order.job_id);
+    if (!sent) {
       // Usually "already completing": the poll will see the end.
-      spdlog::info("slurm executor: scancel {} {}: {}", fmt::join(arguments, " "),
-                   output ? "exited " + std::to_string(output->exit_code) : "failed",
-                   output ? FirstLine(output->err) : output.error().message);
+      spdlog::info("slurm executor: {} of job {}: {}", order.signal_first ? "SIGTERM" : "cancel",
+                   order.job_id, sent.error().message);
     }
   }
 }
@@ -362,16 +345,13 @@ void SlurmExecutor::PollOnce() {
   }
   if (ids.empty()) return;
 
-  auto queue = commands_->Run("squeue", SqueueArguments(ids));
-  SlurmJobTable queued;
-  if (queue && queue->exit_code == 0) {
-    queued = ParseSqueue(queue->out);
-  } else if (!queue || queue->err.find("Invalid job id") == std::string::npos) {
+  auto queue = controller_->Queue(ids);
+  if (!queue) {
     // slurmctld is away: nothing can be concluded from this poll.
-    spdlog::warn("slurm executor: squeue failed: {}",
-                 queue ? FirstLine(queue->err) : queue.error().message);
+    spdlog::warn("slurm executor: {}", queue.error().message);
     return;
-  }  // else: none of the jobs is known to slurmctld any more; sacct has them
+  }
+  const SlurmJobTable& queued = *queue;
 
   // What squeue says about the jobs still in the queue.
   std::vector<ExecutorEvent> events;
@@ -387,6 +367,12 @@ void SlurmExecutor::PollOnce() {
       // PREEMPTED and REQUEUED are a requeue under way, not an end: handled below.
       const bool ended = record != queued.jobs.end() && record->second.outcome().finished &&
                          !record->second.outcome().requeued;
+      if (ended && !record->second.exit_code.empty()) {
+        // An exit code from slurmctld itself: as good as accounting's record.
+        events.push_back(EndEvent(live, record->second));
+        jobs_.erase(job);
+        continue;
+      }
       if (record == queued.jobs.end() || ended) {
         if (record != queued.jobs.end() && !live.ended_in_queue_since) {
           live.ended_in_queue_since = now;
@@ -423,13 +409,12 @@ void SlurmExecutor::PollOnce() {
   if (to_account.empty()) return;
 
   // One sacct call for every job that left the queue.
-  auto accounting = commands_->Run("sacct", SacctArguments(to_account));
+  auto accounting = controller_->Accounting(to_account);
   SlurmJobTable accounted;
-  if (accounting && accounting->exit_code == 0) {
-    accounted = ParseSacct(accounting->out);
+  if (accounting) {
+    accounted = std::move(*accounting);
   } else {
-    spdlog::warn("slurm executor: sacct failed: {}",
-                 accounting ? FirstLine(accounting->err) : accounting.error().message);
+    spdlog::warn("slurm executor: {}", accounting.error().message);
   }
   events.clear();
   {

@@ -1,8 +1,10 @@
 // slurm_executor.hpp - runs attempts as SLURM batch jobs: sbatch to start, one batched squeue
-// (and sacct once a job has left the queue) per poll to follow them all, scancel to stop.
+// (and sacct once a job has left the queue) per poll to follow them all, scancel to stop. The
+// same through slurmrestd: SlurmController (slurm_controller.hpp) is the seam, and the names
+// below are those of the programs.
 //
 // Protocol: Submit() queues the attempt for a submitter thread, which writes the batch script
-// (RenderBatchScript) beside the attempt file, runs `sbatch`, and records the job id in the
+// (RenderBatchJob) beside the attempt file, runs `sbatch`, and records the job id in the
 // attempt directory (`slurm-job-id`) before anything else, so a restarted server finds the job
 // even if the service never heard of it. One poller thread follows every live job with ONE
 // `squeue` call per poll, whatever their number: RUNNING reports STARTED; the runner's
@@ -12,8 +14,9 @@
 // (sacct lags slurmctld). The runner's result file, when there is one, gives the reason in the
 // user's words where SLURM's state does not say more (exit code 3 is "exit code 3", a failed
 // environment build is that). Without accounting (sacct unusable) squeue's final state and the
-// result file are used. A job that is in neither for `lost_after` is reported without an exit
-// code (LOST).
+// result file are used. A queue row that carries an exit code (slurmrestd's do) is final as it
+// stands: accounting is asked only for jobs slurmctld no longer shows. A job that is in neither for
+// `lost_after` is reported without an exit code (LOST).
 //
 // Cancel: a queued job is `scancel`ed at once. A running one gets SIGTERM in its batch shell
 // first (`scancel --batch --signal=TERM`: the runner forwards it to the entry point, which may
@@ -40,7 +43,7 @@
 #include "gateway/executors/executor.hpp"
 #include "gateway/executors/slurm/batch_script.hpp"
 #include "gateway/executors/slurm/job_table.hpp"
-#include "gateway/executors/slurm/slurm_commands.hpp"
+#include "gateway/executors/slurm/slurm_controller.hpp"
 
 namespace mltf::gateway::executors::slurm {
 
@@ -62,14 +65,17 @@ struct SlurmExecutorOptions {
 
 class SlurmExecutor final : public Executor {
  public:
-  SlurmExecutor(SlurmExecutorOptions options, std::shared_ptr<SlurmCommands> commands);
+  /// `options.script.signal_steps` must suit `controller` (slurmrestd needs it); its CheckJob
+  /// refuses the jobs otherwise.
+  SlurmExecutor(SlurmExecutorOptions options, std::shared_ptr<SlurmController> controller);
   ~SlurmExecutor() override;
   SlurmExecutor(const SlurmExecutor&) = delete;
   SlurmExecutor& operator=(const SlurmExecutor&) = delete;
 
   [[nodiscard]] std::string_view name() const override { return "slurm"; }
-  /// Renders a batch script for `resources` (and checks the partition), so everything the
-  /// script would refuse is refused at submission, with the same words.
+  /// Renders a batch job for `resources` (and checks the partition and that the controller can
+  /// pass it on), so everything the script would refuse is refused at submission, with the same
+  /// words.
   Result<void> CheckSatisfiable(const scheduler::ResourceRequest& resources) const override;
   void SetListener(Listener listener) override;
   void Submit(AttemptRequest request) override;
@@ -116,7 +122,7 @@ class SlurmExecutor final : public Executor {
   [[nodiscard]] bool IsAllowedPartition(const std::string& partition) const;
 
   SlurmExecutorOptions options_;
-  std::shared_ptr<SlurmCommands> commands_;
+  std::shared_ptr<SlurmController> controller_;
 
   mutable std::mutex mutex_;
   std::condition_variable submit_ready_;

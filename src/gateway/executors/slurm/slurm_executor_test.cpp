@@ -1,7 +1,7 @@
 // slurm_executor_test.cpp - the SLURM executor against a scripted cluster: the test moves jobs
 // through SLURM's states and checks what the executor reports and which commands it ran (one
-// squeue per poll for all jobs, sacct only for jobs that left the queue). The real cluster is in
-// tests/slurm/.
+// squeue per poll for all jobs, sacct only for jobs that left the queue), through SLURM's
+// programs (CommandSlurmController). The real cluster is in tests/e2e/test_slurm_*.py.
 #include "gateway/executors/slurm/slurm_executor.hpp"
 
 #include <gtest/gtest.h>
@@ -170,7 +170,8 @@ class SlurmExecutorTest : public ::testing::Test {
     options.poll_interval = 10ms;
     options.kill_margin = 0ms;
     options.sbatch_retry_pause = 5ms;
-    executor_ = std::make_unique<SlurmExecutor>(options, slurm_);
+    executor_ =
+        std::make_unique<SlurmExecutor>(options, std::make_shared<CommandSlurmController>(slurm_));
     executor_->SetListener([this](ExecutorEvent event) { events_.Add(std::move(event)); });
     return *executor_;
   }
