@@ -207,7 +207,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const config::ServerConfig& conf
                                .pip_find_links = SplitCommas(config.pip_find_links),
                                .pip_no_index = config.pip_no_index,
                                .system_site_packages = config.venv_system_site_packages},
-      .cancel_grace = std::chrono::seconds(config.cancel_grace_seconds)};
+      .cancel_grace = std::chrono::seconds(config.cancel_grace_seconds),
+      .system_metrics_interval_ms = config.system_metrics_interval_ms};
   gateway->tasks_ = std::make_unique<gateway::tasks::TaskService>(
       *gateway->task_store_, *gateway->projects_, tracking, *gateway->executor_, options);
   MLTF_TRY(gateway->tasks_->Start());

@@ -132,6 +132,10 @@ const std::vector<Setting>& Settings() {
           {"cancel-grace-seconds",
            [](ServerConfig& c,
               const std::string& v) { return SetInt(c.cancel_grace_seconds, v, 0, 3600); }},
+          {"system-metrics-interval-ms",
+           [](ServerConfig& c,
+              const std::string&
+                  v) { return SetInt(c.system_metrics_interval_ms, v, 0, 86400000); }},
           {"max-project-mb",
            [](
                ServerConfig& c,

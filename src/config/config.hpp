@@ -42,6 +42,8 @@ struct ServerConfig {
   std::string local_gpus;
   /// How long a stopped task may take to exit before it is killed.
   std::int64_t cancel_grace_seconds = 10;
+  /// How often task runners log system metrics (CPU, memory, disk, network, GPUs); 0: never.
+  std::int64_t system_metrics_interval_ms = 10000;
   std::int64_t max_project_mb = 1024;
   /// A project may unpack to at most this much (archive bombs are refused).
   std::int64_t max_project_unpacked_mb = 4096;

@@ -51,6 +51,19 @@ TEST(LoadServerConfig, ReportsAllProblemsTogether) {
   EXPECT_NE(message.find("'maybe' is not one of"), std::string::npos) << message;
 }
 
+TEST(LoadServerConfig, SystemMetricsIntervalDefaultsToTenSecondsAndZeroTurnsItOff) {
+  auto config = LoadServerConfig("", {});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->system_metrics_interval_ms, 10000);
+  config = LoadServerConfig("", {{"system-metrics-interval-ms", "0"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->system_metrics_interval_ms, 0);
+  auto negative = LoadServerConfig("", {{"system-metrics-interval-ms", "-1"}});
+  ASSERT_FALSE(negative);
+  EXPECT_NE(negative.error().message.find("system-metrics-interval-ms"), std::string::npos)
+      << negative.error().message;
+}
+
 TEST(SqlitePathOf, FollowsSqlAlchemyUris) {
   EXPECT_EQ(SqlitePathOf("sqlite:///rel.db").value(), "rel.db");
   EXPECT_EQ(SqlitePathOf("sqlite:////abs/x.db").value(), "/abs/x.db");

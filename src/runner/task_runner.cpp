@@ -33,6 +33,7 @@
 #include "runner/process/metric_patterns.hpp"
 #include "runner/process/process_group.hpp"
 #include "runner/runner_pool.hpp"
+#include "runner/system_metrics.hpp"
 
 extern char** environ;  // NOLINT(readability-identifier-naming): POSIX's name
 
@@ -477,12 +478,17 @@ int RunTask(const fs::path& attempt_file) {
   }
   std::cout << RunningAnnouncement(attempt_file) + "\n"
             << std::flush;  // one write: the pipe may be shared
+  // After the announcement: loading NVML may take a while.
+  auto system_metrics =
+      StartSystemMetrics(attempt, node_rank, layout->nodes, environment["CUDA_VISIBLE_DEVICES"],
+                         [&log](const std::string& line) { log.Note(line); });
   // Recorded while the entry point runs, not before: it is not on the path to RUNNING.
   if (node_rank == 0) UploadLock(tracking, attempt, prepared->resolved_lock, log);
 
   const NodeOutcome outcome =
       Supervise(ranks, signal_fd, std::chrono::milliseconds(attempt.grace_ms), log, metrics,
                 mark_ranks, marked_lines);
+  if (system_metrics) system_metrics->Stop();  // with a last sample
   metrics.Flush();
   if (node_rank == 0) UploadOutputs(tracking, attempt, log);
   const std::string reason =

@@ -115,6 +115,7 @@ json ToJson(const AttemptDescription& attempt) {
       {"grace_ms", attempt.grace_ms},
       {"nodes", attempt.nodes},
       {"tasks_per_node", attempt.tasks_per_node},
+      {"system_metrics_interval_ms", attempt.system_metrics_interval_ms},
   };
   if (attempt.seed) out["seed"] = *attempt.seed;
   return out;
@@ -181,6 +182,15 @@ Result<AttemptDescription> AttemptFromJson(const json& in) {
   attempt.nodes = nodes;
   MLTF_ASSIGN_OR_RETURN(tasks_per_node, CountField(in, "tasks_per_node"));
   attempt.tasks_per_node = tasks_per_node;
+  if (in.contains("system_metrics_interval_ms")) {  // absent in files of older servers
+    MLTF_ASSIGN_OR_RETURN(interval, Field<std::int64_t>(in, "system_metrics_interval_ms"));
+    if (interval < 0) {
+      return Fail(Error::InvalidParameter(fmt::format(
+          "the attempt file's 'system_metrics_interval_ms' is {}; it must not be negative",
+          interval)));
+    }
+    attempt.system_metrics_interval_ms = interval;
+  }
   return attempt;
 }
 

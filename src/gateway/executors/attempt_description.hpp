@@ -40,11 +40,14 @@ struct AttemptDescription {
   std::int64_t grace_ms = 10000;         ///< SIGTERM to SIGKILL for the user's processes
   int nodes = 1;                         ///< runners of the attempt, one per node
   int tasks_per_node = 1;                ///< copies of the entry point each runner starts
+  /// How often the runner logs system metrics (CPU, memory, disk, network, GPUs); 0: never.
+  std::int64_t system_metrics_interval_ms = 10000;
 };
 
 nlohmann::json ToJson(const AttemptDescription& attempt);
-/// Fails with INVALID_PARAMETER_VALUE naming a missing or mistyped field, or a node or task count
-/// below 1. `nodes` and `tasks_per_node` may be absent (files of older servers): then 1.
+/// Fails with INVALID_PARAMETER_VALUE naming a missing or mistyped field, a node or task count
+/// below 1, or a negative system metrics interval. `nodes` and `tasks_per_node` may be absent
+/// (files of older servers): then 1; `system_metrics_interval_ms` too: then 10000.
 Result<AttemptDescription> AttemptFromJson(const nlohmann::json& json);
 
 /// Writes the description atomically (a temporary file renamed into place).

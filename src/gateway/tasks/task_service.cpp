@@ -499,6 +499,7 @@ Result<executors::AttemptRequest> TaskService::PrepareAttempt(const Task& task, 
   description.log_file = task_dir / "task.log";
   description.result_file = attempt_dir / "result.json";
   description.grace_ms = options_.cancel_grace.count();
+  description.system_metrics_interval_ms = options_.system_metrics_interval_ms;
   description.nodes = resources.nodes;
   description.tasks_per_node = resources.tasks_per_node;
   const fs::path attempt_file = attempt_dir / "attempt.json";

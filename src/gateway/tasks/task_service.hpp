@@ -26,6 +26,7 @@ struct TaskServiceOptions {
   std::string tracking_uri;          ///< how runners reach this server
   envs::EnvironmentOptions environment_settings;
   std::chrono::milliseconds cancel_grace{10000};
+  std::int64_t system_metrics_interval_ms = 10000;  ///< the runners' sampling; 0: off
 };
 
 /// Accepts tasks, keeps each one's event log and MLflow run in step, and drives attempts
