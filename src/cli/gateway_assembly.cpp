@@ -2,13 +2,13 @@
 #include "cli/gateway_assembly.hpp"
 
 #include <fmt/format.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <sstream>
 
+#include "cli/access_assembly.hpp"
 #include "gateway/executors/local_executor.hpp"
 #include "gateway/executors/slurm/slurm_executor.hpp"
 #include "gateway/executors/slurm/slurm_rest.hpp"
@@ -19,11 +19,6 @@ namespace mltf::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string OsUserName() {
-  if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr) return entry->pw_name;
-  return "local";
-}
 
 /// What runners inherit from the server: enough to find programs and write files, nothing else.
 std::map<std::string, std::string> RunnerEnvironment() {
@@ -173,7 +168,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const config::ServerConfig& conf
                                                 std::uint16_t port,
                                                 tracking::store::sql::Database& database,
                                                 tracking::TrackingService& tracking,
-                                                http::Router& router) {
+                                                gateway::tasks::TaskCredentials* credentials,
+                                                auth::AccessPolicy* policy, http::Router& router) {
   std::unique_ptr<Gateway> gateway(new Gateway());
   const fs::path data_dir = fs::absolute(config.data_dir).lexically_normal();
   gateway::projects::ArchiveLimits limits;
@@ -208,19 +204,21 @@ Result<std::unique_ptr<Gateway>> Gateway::Start(const config::ServerConfig& conf
                                .pip_no_index = config.pip_no_index,
                                .system_site_packages = config.venv_system_site_packages},
       .cancel_grace = std::chrono::seconds(config.cancel_grace_seconds),
-      .system_metrics_interval_ms = config.system_metrics_interval_ms};
+      .system_metrics_interval_ms = config.system_metrics_interval_ms,
+      .credentials = credentials};
   gateway->tasks_ = std::make_unique<gateway::tasks::TaskService>(
       *gateway->task_store_, *gateway->projects_, tracking, *gateway->executor_, options);
   MLTF_TRY(gateway->tasks_->Start());
 
   gateway->logs_ = std::make_unique<gateway::api::LogFollower>();
-  const std::string local_user = config.local_user.empty() ? OsUserName() : config.local_user;
-  gateway->api_ = std::make_unique<gateway::api::GatewayApi>(gateway::api::GatewayApi{
-      .tasks = *gateway->tasks_,
-      .projects = *gateway->projects_,
-      .logs = *gateway->logs_,
-      .caller = [local_user](const http::Request&) { return std::string(local_user); },
-      .executor_status_json = executor_status});
+  const std::string local_user = LocalUser(config);
+  gateway->api_ = std::make_unique<gateway::api::GatewayApi>(
+      gateway::api::GatewayApi{.tasks = *gateway->tasks_,
+                               .projects = *gateway->projects_,
+                               .logs = *gateway->logs_,
+                               .local_caller = {.user = local_user, .admin = true},
+                               .policy = policy,
+                               .executor_status_json = executor_status});
   gateway::api::RegisterGatewayRoutes(router, *gateway->api_);
   spdlog::info("gateway: tasks run as {} and report to {}", local_user, public_url);
   return gateway;

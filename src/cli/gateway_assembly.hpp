@@ -23,12 +23,15 @@ namespace mltf::cli {
 class Gateway {
  public:
   /// Builds every part, reconciles the stored tasks, and registers the routes on `router`.
-  /// `port` is the one the server listens on (for the runners' tracking URI).
+  /// `port` is the one the server listens on (for the runners' tracking URI); `credentials`
+  /// gives attempts their own tokens and `policy` decides who may submit into which experiment
+  /// (both null when the server authenticates nobody).
   static Result<std::unique_ptr<Gateway>> Start(const config::ServerConfig& config,
                                                 std::uint16_t port,
                                                 tracking::store::sql::Database& database,
                                                 tracking::TrackingService& tracking,
-                                                http::Router& router);
+                                                gateway::tasks::TaskCredentials* credentials,
+                                                auth::AccessPolicy* policy, http::Router& router);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/admin_commands.hpp"
 #include "cli/commands/task_commands.hpp"
 #include "cli/server_command.hpp"
 #include "config/config.hpp"
@@ -44,6 +45,8 @@ int Main(int argc, char** argv) {
 
   TaskCommandState tasks;
   AddTaskCommands(app, tasks);
+  AdminCommandState admin;
+  AddAdminCommands(app, admin);
 
   try {
     app.parse(argc, argv);
@@ -64,6 +67,7 @@ int Main(int argc, char** argv) {
     return runner::RunTask(attempt_file);
   }
   if (auto code = RunTaskCommands(tasks)) return *code;
+  if (auto code = RunAdminCommands(admin)) return *code;
   for (const auto& name : config::ServerSettingNames()) {
     if (server->count("--" + name) > 0) flags[name] = raw[name];
   }

@@ -7,6 +7,10 @@
 
 #include "artifacts/api/artifacts_routes.hpp"
 #include "artifacts/local_artifact_repository.hpp"
+#include "auth/api_token_service.hpp"
+#include "auth/identity_store.hpp"
+#include "auth/permission_handlers.hpp"
+#include "cli/access_assembly.hpp"
 #include "cli/gateway_assembly.hpp"
 #include "http/server.hpp"
 #include "registry/api/registry_routes.hpp"
@@ -30,6 +34,23 @@ tracking::store::sqlite::Synchronous SynchronousOf(const std::string& name) {
 
 }  // namespace
 
+Result<std::unique_ptr<tracking::store::sql::Database>> OpenDatabase(
+    const config::ServerConfig& config) {
+  MLTF_ASSIGN_OR_RETURN(sqlite_path, config::SqlitePathOf(config.backend_store_uri));
+  tracking::store::sqlite::SqliteOptions sqlite_options{sqlite_path, false,
+                                                        SynchronousOf(config.sqlite_synchronous)};
+  auto factory =
+      [sqlite_options](
+          bool read_only) -> Result<std::unique_ptr<tracking::store::sql::SqlConnection>> {
+    auto options = sqlite_options;
+    options.read_only = read_only;
+    MLTF_ASSIGN_OR_RETURN(connection, tracking::store::sqlite::SqliteConnection::Open(options));
+    return std::unique_ptr<tracking::store::sql::SqlConnection>(std::move(connection));
+  };
+  return tracking::store::sql::Database::Open(
+      factory, {.max_readers = static_cast<int>(std::min<std::int64_t>(config.workers, 16))});
+}
+
 int RunServer(const config::ServerConfig& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -42,18 +63,7 @@ int RunServer(const config::ServerConfig& config) {
     spdlog::error("{}", sqlite_path.error().message);
     return 2;
   }
-  tracking::store::sqlite::SqliteOptions sqlite_options{*sqlite_path, false,
-                                                        SynchronousOf(config.sqlite_synchronous)};
-  auto factory =
-      [sqlite_options](
-          bool read_only) -> Result<std::unique_ptr<tracking::store::sql::SqlConnection>> {
-    auto options = sqlite_options;
-    options.read_only = read_only;
-    MLTF_ASSIGN_OR_RETURN(connection, tracking::store::sqlite::SqliteConnection::Open(options));
-    return std::unique_ptr<tracking::store::sql::SqlConnection>(std::move(connection));
-  };
-  auto database = tracking::store::sql::Database::Open(
-      factory, {.max_readers = static_cast<int>(std::min<std::int64_t>(config.workers, 16))});
+  auto database = OpenDatabase(config);
   if (!database) {
     spdlog::error("cannot open the tracking store: {}", database.error().message);
     return 1;
@@ -82,14 +92,42 @@ int RunServer(const config::ServerConfig& config) {
       });
   artifacts::api::ArtifactLocator locator(**artifacts);
 
+  auth::IdentityStore identity_store(shared_database);
+  auth::ApiTokenService api_tokens(identity_store);
+  auth::PermissionStore permission_store(shared_database);
+  // No policy in mode none: one local user may do everything, and no request pays for checks.
+  std::optional<auth::AccessPolicy> access_policy;
+  if (config.auth != "none") {
+    access_policy.emplace(permission_store,
+                          auth::ParsePermission(config.auth_default_permission)
+                              .value_or(auth::Permission::NO_PERMISSIONS),
+                          [&tracking_service](const std::string& run_id) -> Result<std::string> {
+                            MLTF_ASSIGN_OR_RETURN(run, tracking_service.GetRun(run_id));
+                            return run.info.experiment_id;
+                          });
+  }
+  auth::AccessPolicy* policy = access_policy ? &*access_policy : nullptr;
+  auto access = Access::Start(config, api_tokens);
+  if (!access) {
+    spdlog::error("cannot set up authentication: {}", access.error().message);
+    return 1;
+  }
+
   http::Router router;
   router.Add(http::Method::GET, "/health",
              [](http::Request&) { return http::Response::Text("OK"); });
   router.Add(http::Method::GET, "/version",
              [](http::Request&) { return http::Response::Text(std::string(kVersion)); });
-  tracking::api::RegisterTrackingRoutes(router, tracking_service);
-  registry::api::RegisterRegistryRoutes(router, registry_service);
-  artifacts::api::RegisterArtifactRoutes(router, locator, **artifacts, tracking_service);
+  tracking::api::RegisterTrackingRoutes(router, tracking_service, policy);
+  registry::api::RegisterRegistryRoutes(router, registry_service, policy);
+  artifacts::api::RegisterArtifactRoutes(router, locator, **artifacts, tracking_service, policy);
+  if (policy != nullptr) auth::RegisterPermissionRoutes(router, *policy);
+  (*access)->RegisterRoutes(router);
+  // What a client needs before it has a credential: is the server up, which version, and how
+  // to log in (/api/config, the gateway's).
+  for (const char* open : {"/health", "/version", "/api/config", "/.config"}) {
+    router.AllowAnonymous(open);
+  }
 
   http::ServerOptions options;
   options.host = config.host;
@@ -98,19 +136,21 @@ int RunServer(const config::ServerConfig& config) {
   options.worker_threads = static_cast<int>(config.workers);
   options.access_log = config.access_log;
   options.max_body_bytes = static_cast<std::uint64_t>(config.max_request_body_mb) * 1024 * 1024;
+  options.authenticator = (*access)->authenticator();
   http::Server server(options, router);
   if (auto listening = server.Listen(); !listening) {
     spdlog::error("{}", listening.error().message);
     return 1;
   }
   // The gateway is built once the port is known: its runners report to this server.
-  auto gateway = Gateway::Start(config, server.port(), shared_database, tracking_service, router);
+  auto gateway = Gateway::Start(config, server.port(), shared_database, tracking_service,
+                                (*access)->task_credentials(), policy, router);
   if (!gateway) {
     spdlog::error("cannot start the gateway: {}", gateway.error().message);
     return 1;
   }
-  spdlog::info("mltf {} listening on http://{}:{} (store {}, artifacts {})", kVersion, config.host,
-               server.port(), *sqlite_path, config.artifacts_destination);
+  spdlog::info("mltf {} listening on http://{}:{} (store {}, artifacts {}, auth {})", kVersion,
+               config.host, server.port(), *sqlite_path, config.artifacts_destination, config.auth);
   server.Run();
   (*gateway)->Stop();
   (*store)->Close();

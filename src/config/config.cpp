@@ -52,6 +52,23 @@ std::optional<std::string> SetChoice(std::string& target, const std::string& tex
   return fmt::format("'{}' is not one of {}", text, fmt::join(choices, ", "));
 }
 
+/// A setting that takes any text.
+auto SetText(std::string ServerConfig::*field) {
+  return [field](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+    c.*field = v;
+    return std::nullopt;
+  };
+}
+
+/// A setting that takes any text but the empty one.
+auto SetNonEmptyText(std::string ServerConfig::*field) {
+  return [field](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+    if (v.empty()) return "must not be empty";
+    c.*field = v;
+    return std::nullopt;
+  };
+}
+
 const std::vector<Setting>& Settings() {
   static const std::vector<Setting> kSettings =
       {
@@ -115,6 +132,34 @@ const std::vector<Setting>& Settings() {
            [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
              c.local_user = v;
              return std::nullopt;
+           }},
+          {"auth",
+           [](ServerConfig& c, const std::string& v) {
+             return SetChoice(c.auth, v, {"none", "tokens", "oidc"});
+           }},
+          {"auth-admins", SetText(&ServerConfig::auth_admins)},
+          {"auth-admin-group", SetText(&ServerConfig::auth_admin_group)},
+          {"auth-default-permission",
+           [](ServerConfig& c, const std::string& v) {
+             return SetChoice(c.auth_default_permission, v,
+                              {"NO_PERMISSIONS", "READ", "EDIT", "MANAGE"});
+           }},
+          {"oidc-issuer",
+           [](ServerConfig& c, const std::string& v) -> std::optional<std::string> {
+             if (!v.empty() && !v.starts_with("https://") && !v.starts_with("http://")) {
+               return "must be an https:// URL";
+             }
+             c.oidc_issuer = v;
+             return std::nullopt;
+           }},
+          {"oidc-audience", SetText(&ServerConfig::oidc_audience)},
+          {"oidc-client-id", SetText(&ServerConfig::oidc_client_id)},
+          {"oidc-user-claim", SetNonEmptyText(&ServerConfig::oidc_user_claim)},
+          {"oidc-groups-claim", SetText(&ServerConfig::oidc_groups_claim)},
+          {"task-token-lifetime-seconds",
+           [](ServerConfig& c, const std::string& v) {
+             constexpr std::int64_t kWeekSeconds = std::int64_t{7} * 24 * 3600;
+             return SetInt(c.task_token_lifetime_seconds, v, 2, kWeekSeconds);
            }},
           {"local-cpus",
            [](ServerConfig& c, const std::string& v) { return SetInt(c.local_cpus, v, 0, 65536); }},
@@ -298,6 +343,9 @@ Result<ServerConfig> LoadServerConfig(const std::string& config_file, const Flag
     config.backend_store_uri = config.data_dir + "/mltf.db";
   } else if (auto path = SqlitePathOf(config.backend_store_uri); !path) {
     problems.push_back(fmt::format("backend-store-uri: {}", path.error().message));
+  }
+  if (config.auth == "oidc" && (config.oidc_issuer.empty() || config.oidc_audience.empty())) {
+    problems.emplace_back("auth: mode oidc needs oidc-issuer and oidc-audience");
   }
   if (config.artifacts_destination.empty())
     config.artifacts_destination = config.data_dir + "/artifacts";

@@ -35,6 +35,20 @@ struct ServerConfig {
   std::string public_url;
   /// Who owns tasks while authentication is off; default the server's own user name.
   std::string local_user;
+  /// Who may call: "none" (everyone is the local user), "tokens" (API tokens the server
+  /// issues) or "oidc" (the OpenID provider's JWTs, and the server's own tokens).
+  std::string auth = "none";
+  std::string auth_admins;  ///< comma-separated users with every right
+  std::string auth_admin_group;
+  /// What a user may do with an experiment or registered model they have no row for.
+  std::string auth_default_permission = "NO_PERMISSIONS";
+  std::string oidc_issuer;
+  std::string oidc_audience;
+  std::string oidc_client_id;  ///< advertised at /api/config for `mltf login`
+  std::string oidc_user_claim = "sub";
+  std::string oidc_groups_claim = "groups";
+  /// A task's own token lives this long unless its runner renews it.
+  std::int64_t task_token_lifetime_seconds = 3600;
   /// The local executor's capacity: 0 detects this host's CPUs / memory.
   std::int64_t local_cpus = 0;
   std::int64_t local_memory_mb = 0;

@@ -64,6 +64,44 @@ TEST(LoadServerConfig, SystemMetricsIntervalDefaultsToTenSecondsAndZeroTurnsItOf
       << negative.error().message;
 }
 
+TEST(LoadServerConfig, AuthIsOffByDefaultAndModeOidcNeedsItsProvider) {
+  auto config = LoadServerConfig("", {});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->auth, "none");
+  EXPECT_EQ(config->oidc_user_claim, "sub");
+  auto oidc = LoadServerConfig("", {{"auth", "oidc"}});
+  ASSERT_FALSE(oidc);
+  EXPECT_NE(oidc.error().message.find("needs oidc-issuer and oidc-audience"), std::string::npos);
+  oidc = LoadServerConfig("", {{"auth", "oidc"},
+                               {"oidc-issuer", "https://sso.example.org/realms/ml"},
+                               {"oidc-audience", "mltf"},
+                               {"oidc-user-claim", "preferred_username"}});
+  ASSERT_TRUE(oidc) << oidc.error().message;
+  EXPECT_EQ(oidc->oidc_user_claim, "preferred_username");
+  auto bad = LoadServerConfig(
+      "", {{"auth", "kerberos"}, {"oidc-issuer", "sso.example.org"}, {"oidc-user-claim", ""}});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("'kerberos' is not one of"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("must be an https:// URL"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("--oidc-user-claim: must not be empty"), std::string::npos);
+}
+
+TEST(LoadServerConfig, SlurmRestSettingsAreReadAndTheUrlChecked) {
+  auto config = LoadServerConfig("", {{"slurm-rest-url", "http://127.0.0.1:6820"},
+                                      {"slurm-rest-user", "mltf"},
+                                      {"slurm-rest-token-file", "/etc/mltf/slurm.jwt"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->slurm_rest_url, "http://127.0.0.1:6820");
+  EXPECT_EQ(config->slurm_rest_user, "mltf");
+  EXPECT_EQ(config->slurm_rest_token_file, "/etc/mltf/slurm.jwt");
+  EXPECT_TRUE(LoadServerConfig("", {})->slurm_rest_url.empty()) << "the programs by default";
+  auto bad = LoadServerConfig("", {{"slurm-rest-url", "127.0.0.1:6820"}});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("--slurm-rest-url: must be an http:// or https:// URL"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(SqlitePathOf, FollowsSqlAlchemyUris) {
   EXPECT_EQ(SqlitePathOf("sqlite:///rel.db").value(), "rel.db");
   EXPECT_EQ(SqlitePathOf("sqlite:////abs/x.db").value(), "/abs/x.db");

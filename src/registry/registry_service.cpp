@@ -226,8 +226,9 @@ Result<RegisteredModelSearchPage> RegistryService::SearchRegisteredModels(
     const RegistrySearchRequest& request) {
   MLTF_TRY(tracking::ValidateMaxResults(request.max_results, kMaxRegisteredModelResults));
   MLTF_ASSIGN_OR_RETURN(offset, OffsetOf(request.page_token));
-  MLTF_ASSIGN_OR_RETURN(found, store_.SearchRegisteredModels({request.filter, request.order_by,
-                                                              request.max_results, offset}));
+  MLTF_ASSIGN_OR_RETURN(
+      found, store_.SearchRegisteredModels({request.filter, request.order_by, request.max_results,
+                                            offset, request.restriction}));
   return RegisteredModelSearchPage{std::move(found.registered_models),
                                    NextToken(found.more, offset, request.max_results)};
 }
@@ -363,8 +364,9 @@ Result<ModelVersionSearchPage> RegistryService::SearchModelVersions(
     const RegistrySearchRequest& request) {
   MLTF_TRY(tracking::ValidateMaxResults(request.max_results, kMaxModelVersionResults));
   MLTF_ASSIGN_OR_RETURN(offset, OffsetOf(request.page_token));
-  MLTF_ASSIGN_OR_RETURN(found, store_.SearchModelVersions({request.filter, request.order_by,
-                                                           request.max_results, offset}));
+  MLTF_ASSIGN_OR_RETURN(
+      found, store_.SearchModelVersions({request.filter, request.order_by, request.max_results,
+                                         offset, request.restriction}));
   return ModelVersionSearchPage{std::move(found.model_versions),
                                 NextToken(found.more, offset, request.max_results)};
 }

@@ -25,6 +25,7 @@ struct RegistrySearchRequest {
   std::int64_t max_results = kDefaultRegisteredModelResults;
   std::vector<std::string> order_by;
   std::string page_token;
+  std::optional<store::NameRestriction> restriction;  ///< what the caller may read; none: all
 };
 
 struct RegisteredModelSearchPage {

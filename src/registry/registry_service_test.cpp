@@ -132,7 +132,7 @@ TEST_F(RegistryServiceTest, RejectsSourcesThatReachOutsideTheirPlace) {
                 "local path");
   ExpectInvalid(CreateVersion("m", "/data/artifacts/1/run/artifacts2", std::string(kRunId)),
                 "local path");
-  auto versions = service_.SearchModelVersions({"", 100, {}, ""});
+  auto versions = service_.SearchModelVersions({"", 100, {}, "", std::nullopt});
   ASSERT_TRUE(versions);
   EXPECT_EQ(versions->model_versions.size(), 2U);
 }
@@ -160,7 +160,7 @@ TEST_F(RegistryServiceTest, PagesRegisteredModelsWithTokens) {
   for (int idx = 0; idx < 5; ++idx) {
     ASSERT_TRUE(service_.CreateRegisteredModel("m" + std::to_string(idx), {}, ""));
   }
-  RegistrySearchRequest request{"name LIKE 'm%'", 2, {"name ASC"}, ""};
+  RegistrySearchRequest request{"name LIKE 'm%'", 2, {"name ASC"}, "", std::nullopt};
   std::vector<std::string> names;
   std::vector<std::string> tokens;
   while (true) {
@@ -173,12 +173,14 @@ TEST_F(RegistryServiceTest, PagesRegisteredModelsWithTokens) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"}));
   EXPECT_EQ(tokens, (std::vector<std::string>{"eyJvZmZzZXQiOiAyfQ==", "eyJvZmZzZXQiOiA0fQ=="}));
-  ExpectInvalid(service_.SearchRegisteredModels({"", 1001, {}, ""}), "at most 1000");
-  ExpectInvalid(service_.SearchRegisteredModels({"", 0, {}, ""}), "positive integer");
-  ExpectInvalid(service_.SearchRegisteredModels({"", 10, {}, "not a token"}), "page token");
-  EXPECT_TRUE(service_.SearchModelVersions({"", kMaxModelVersionResults, {}, ""}));
-  ExpectInvalid(service_.SearchModelVersions({"", kMaxModelVersionResults + 1, {}, ""}),
-                "at most 200000");
+  ExpectInvalid(service_.SearchRegisteredModels({"", 1001, {}, "", std::nullopt}), "at most 1000");
+  ExpectInvalid(service_.SearchRegisteredModels({"", 0, {}, "", std::nullopt}), "positive integer");
+  ExpectInvalid(service_.SearchRegisteredModels({"", 10, {}, "not a token", std::nullopt}),
+                "page token");
+  EXPECT_TRUE(service_.SearchModelVersions({"", kMaxModelVersionResults, {}, "", std::nullopt}));
+  ExpectInvalid(
+      service_.SearchModelVersions({"", kMaxModelVersionResults + 1, {}, "", std::nullopt}),
+      "at most 200000");
 }
 
 TEST_F(RegistryServiceTest, AliasesAreValidatedBeforeTheStore) {

@@ -309,8 +309,8 @@ std::unique_ptr<SystemMetricsReporter> StartSystemMetrics(
   note(fmt::format("system metrics every {} ms (GPUs: {})", attempt.system_metrics_interval_ms,
                    sampler.gpu_status()));
   // TrackingClient is not thread-safe: the reporter's thread gets one of its own.
-  auto tracking =
-      std::make_shared<client::TrackingClient>(client::HttpClient(attempt.tracking_uri));
+  auto tracking = std::make_shared<client::TrackingClient>(
+      client::HttpClient(attempt.tracking_uri, attempt.tracking_token));
   tracking->http().SetTimeout(kSendTimeout);
   auto send = [tracking, run_id = attempt.run_id](const std::vector<client::MetricValue>& sample) {
     return tracking->LogBatch(run_id, sample, {}, {});

@@ -34,6 +34,7 @@
 #include "runner/process/process_group.hpp"
 #include "runner/runner_pool.hpp"
 #include "runner/system_metrics.hpp"
+#include "runner/token_keeper.hpp"
 
 extern char** environ;  // NOLINT(readability-identifier-naming): POSIX's name
 
@@ -374,7 +375,12 @@ int RunTask(const fs::path& attempt_file) {
                          layout->GlobalRank(layout->tasks_per_node - 1), layout->world_size,
                          layout->master_addr, layout->master_port));
   }
-  client::TrackingClient tracking(client::HttpClient(attempt.tracking_uri));
+  client::TrackingClient tracking(client::HttpClient(attempt.tracking_uri, attempt.tracking_token));
+  // Alive from here to the last upload: building the environment alone may take longer than
+  // the token's first life.
+  TokenKeeper token_keeper(attempt.tracking_uri, attempt.tracking_token,
+                           std::chrono::milliseconds(attempt.token_renew_ms),
+                           [&log](const std::string& text) { log.Note(text); });
 
   // The project snapshot, fresh for every attempt (and every node).
   std::error_code ec;
@@ -423,6 +429,11 @@ int RunTask(const fs::path& attempt_file) {
   auto environment = prepared->ApplyTo(runner_environment);
   for (const auto& [name, value] : attempt.environment) environment[name] = value;
   environment["MLFLOW_TRACKING_URI"] = attempt.tracking_uri;
+  // The task's own token, never its owner's: MLflow's client sends it as a bearer token.
+  environment.erase("MLFLOW_TRACKING_TOKEN");
+  if (!attempt.tracking_token.empty()) {
+    environment["MLFLOW_TRACKING_TOKEN"] = attempt.tracking_token;
+  }
   environment["MLFLOW_RUN_ID"] = attempt.run_id;
   environment["MLFLOW_EXPERIMENT_ID"] = attempt.experiment_id;
   environment["MLTF_TASK_ID"] = attempt.task_id;

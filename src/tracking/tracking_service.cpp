@@ -105,7 +105,7 @@ Result<ExperimentPage> TrackingService::SearchExperiments(const SearchExperiment
   MLTF_ASSIGN_OR_RETURN(offset, OffsetOf(request.page_token));
   MLTF_ASSIGN_OR_RETURN(
       experiments, store_.SearchExperiments({request.view_type, request.filter, request.order_by,
-                                             request.max_results, offset}));
+                                             request.max_results, offset, request.restriction}));
   ExperimentPage page;
   page.next_page_token = NextToken(offset, experiments.size(), request.max_results);
   page.experiments = std::move(experiments);

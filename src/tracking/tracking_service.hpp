@@ -52,6 +52,7 @@ struct SearchExperimentsRequest {
   std::string filter;
   std::vector<std::string> order_by;
   ViewType view_type = ViewType::ACTIVE_ONLY;
+  std::optional<store::IdRestriction> restriction;  ///< what the caller may read; none: all
 };
 
 /// Validates requests as MLflow does, fills defaults (run names, start times), turns page

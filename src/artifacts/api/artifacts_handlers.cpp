@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "artifacts/api/artifacts_routes.hpp"
+#include "auth/request_access.hpp"
 #include "common/json_writer.hpp"
 #include "http/json_endpoint.hpp"
 
@@ -123,26 +124,63 @@ Result<ArtifactLocator::Location> ArtifactLocator::Locate(std::string_view artif
       artifact_uri)));
 }
 
+namespace {
+
+/// May the caller act on a proxied artifact path? See RegisterArtifactRoutes.
+Result<void> CheckProxiedPath(auth::AccessPolicy* policy, const Request& request,
+                              std::string_view path, auth::Action action) {
+  if (policy == nullptr) return {};
+  MLTF_ASSIGN_OR_RETURN(caller, auth::CallerOf(request));
+  if (caller->admin) return {};
+  const std::string_view experiment = path.substr(0, path.find('/'));
+  if (experiment.empty() || experiment.find_first_not_of("0123456789") != std::string_view::npos) {
+    return Fail(Error{ErrorCode::PERMISSION_DENIED,
+                      "Permission denied: only admins may use artifact paths outside an "
+                      "experiment's directory"});
+  }
+  return policy->CheckExperiment(*caller, std::string(experiment), action);
+}
+
+}  // namespace
+
 void RegisterArtifactRoutes(http::Router& router, const ArtifactLocator& locator,
-                            ArtifactRepository& proxied, tracking::TrackingService& tracking) {
+                            ArtifactRepository& proxied, tracking::TrackingService& tracking,
+                            auth::AccessPolicy* policy) {
+  using auth::Action;
   for (std::string_view api : {"/api/2.0", "/ajax-api/2.0"}) {
     std::string prefix = fmt::format("{}/mlflow-artifacts/artifacts/", api);
     router.AddPrefix(
-        Method::PUT, prefix, [&proxied](Request& request) { return Upload(proxied, request); },
+        Method::PUT, prefix,
+        [&proxied, policy](Request& request) {
+          if (auto allowed = CheckProxiedPath(policy, request, request.path_suffix, Action::UPDATE);
+              !allowed) {
+            return http::ErrorResponse(allowed.error());
+          }
+          return Upload(proxied, request);
+        },
         http::BodyMode::STREAMED);
-    router.AddPrefix(Method::GET, prefix, [&proxied](Request& request) {
+    router.AddPrefix(Method::GET, prefix, [&proxied, policy](Request& request) {
+      if (auto allowed = CheckProxiedPath(policy, request, request.path_suffix, Action::READ);
+          !allowed) {
+        return http::ErrorResponse(allowed.error());
+      }
       return SendFile(proxied, request.path_suffix);
     });
-    router.AddPrefix(Method::DELETE, prefix, [&proxied](Request& request) {
+    router.AddPrefix(Method::DELETE, prefix, [&proxied, policy](Request& request) {
+      if (auto allowed = CheckProxiedPath(policy, request, request.path_suffix, Action::DELETE);
+          !allowed) {
+        return http::ErrorResponse(allowed.error());
+      }
       if (auto deleted = proxied.Delete(request.path_suffix); !deleted) {
         return http::ErrorResponse(deleted.error());
       }
       return Response::Json(http::EmptyJson());
     });
     router.Add(Method::GET, fmt::format("{}/mlflow-artifacts/artifacts", api),
-               http::JsonEndpoint([&proxied](const http::RequestMessage& message,
-                                             Request&) -> Result<std::string> {
+               http::JsonEndpoint([&proxied, policy](const http::RequestMessage& message,
+                                                     Request& request) -> Result<std::string> {
                  MLTF_ASSIGN_OR_RETURN(path, message.String("path"));
+                 MLTF_TRY(CheckProxiedPath(policy, request, path.value_or(""), Action::READ));
                  MLTF_ASSIGN_OR_RETURN(files, proxied.List(path.value_or("")));
                  JsonWriter json;
                  json.BeginObject();
@@ -164,39 +202,49 @@ void RegisterArtifactRoutes(http::Router& router, const ArtifactLocator& locator
                }));
   }
 
-  http::AddApiRoute(router, Method::GET, "/mlflow/artifacts/list",
-                    http::JsonEndpoint([&locator, &tracking](const http::RequestMessage& message,
-                                                             Request&) -> Result<std::string> {
-                      MLTF_ASSIGN_OR_RETURN(run_id, message.String("run_id"));
-                      MLTF_ASSIGN_OR_RETURN(run_uuid, message.String("run_uuid"));
-                      std::string id = run_id && !run_id->empty() ? *run_id : run_uuid.value_or("");
-                      if (id.empty()) return Fail(http::MissingParameter("run_id"));
-                      MLTF_ASSIGN_OR_RETURN(path, message.String("path"));
-                      MLTF_ASSIGN_OR_RETURN(run, tracking.GetRun(id));
-                      MLTF_ASSIGN_OR_RETURN(location, locator.Locate(run.info.artifact_uri));
-                      std::string listed = JoinPath(location.path, path.value_or(""));
-                      MLTF_ASSIGN_OR_RETURN(files, location.repository->List(listed));
-                      JsonWriter json;
-                      json.BeginObject();
-                      json.Field("root_uri", run.info.artifact_uri);
-                      // Paths relative to the run's artifact root, as MLflow lists them.
-                      WriteFiles(json, files, location.path.empty() ? 0 : location.path.size() + 1);
-                      json.EndObject();
-                      return json.Take();
-                    }));
+  http::AddApiRoute(
+      router, Method::GET, "/mlflow/artifacts/list",
+      http::JsonEndpoint([&locator, &tracking, policy](const http::RequestMessage& message,
+                                                       Request& request) -> Result<std::string> {
+        MLTF_ASSIGN_OR_RETURN(run_id, message.String("run_id"));
+        MLTF_ASSIGN_OR_RETURN(run_uuid, message.String("run_uuid"));
+        std::string id = run_id && !run_id->empty() ? *run_id : run_uuid.value_or("");
+        if (id.empty()) return Fail(http::MissingParameter("run_id"));
+        MLTF_TRY(auth::CheckRunAccess(policy, request, id, Action::READ));
+        MLTF_ASSIGN_OR_RETURN(path, message.String("path"));
+        MLTF_ASSIGN_OR_RETURN(run, tracking.GetRun(id));
+        MLTF_ASSIGN_OR_RETURN(location, locator.Locate(run.info.artifact_uri));
+        std::string listed = JoinPath(location.path, path.value_or(""));
+        MLTF_ASSIGN_OR_RETURN(files, location.repository->List(listed));
+        JsonWriter json;
+        json.BeginObject();
+        json.Field("root_uri", run.info.artifact_uri);
+        // Paths relative to the run's artifact root, as MLflow lists them.
+        WriteFiles(json, files, location.path.empty() ? 0 : location.path.size() + 1);
+        json.EndObject();
+        return json.Take();
+      }));
 
-  router.Add(Method::GET, "/get-artifact", [&locator, &tracking](Request& request) -> Response {
-    auto run_id = request.QueryValue("run_id");
-    if (!run_id || run_id->empty()) run_id = request.QueryValue("run_uuid");
-    auto path = request.QueryValue("path");
-    if (!run_id || run_id->empty()) return http::ErrorResponse(http::MissingParameter("run_id"));
-    if (!path || path->empty()) return http::ErrorResponse(http::MissingParameter("path"));
-    auto run = tracking.GetRun(std::string(*run_id));
-    if (!run) return http::ErrorResponse(run.error());
-    auto location = locator.Locate(run->info.artifact_uri);
-    if (!location) return http::ErrorResponse(location.error());
-    return SendFile(*location->repository, JoinPath(location->path, *path));
-  });
+  router.Add(Method::GET, "/get-artifact",
+             [&locator, &tracking, policy](Request& request) -> Response {
+               auto run_id = request.QueryValue("run_id");
+               if (!run_id || run_id->empty()) run_id = request.QueryValue("run_uuid");
+               auto path = request.QueryValue("path");
+               if (!run_id || run_id->empty())
+                 return http::ErrorResponse(http::MissingParameter("run_id"));
+               if (!path || path->empty())
+                 return http::ErrorResponse(http::MissingParameter("path"));
+               if (auto allowed =
+                       auth::CheckRunAccess(policy, request, std::string(*run_id), Action::READ);
+                   !allowed) {
+                 return http::ErrorResponse(allowed.error());
+               }
+               auto run = tracking.GetRun(std::string(*run_id));
+               if (!run) return http::ErrorResponse(run.error());
+               auto location = locator.Locate(run->info.artifact_uri);
+               if (!location) return http::ErrorResponse(location.error());
+               return SendFile(*location->repository, JoinPath(location->path, *path));
+             });
 }
 
 }  // namespace mltf::artifacts::api

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "artifacts/artifact_repository.hpp"
+#include "auth/access_policy.hpp"
 #include "http/router.hpp"
 #include "tracking/tracking_service.hpp"
 
@@ -28,9 +29,13 @@ class ArtifactLocator {
 /// Registers:
 ///  PUT|GET|DELETE /api/2.0/mlflow-artifacts/artifacts/<path>, GET .../artifacts?path=
 ///  GET /api/2.0/mlflow/artifacts/list, GET /get-artifact
-/// (all also under /ajax-api/2.0). The arguments must outlive the router.
+/// (all also under /ajax-api/2.0). The arguments must outlive the router. With a `policy` (auth
+/// on), a run's artifacts follow the run's experiment, and a proxied path
+/// `<experiment id>/<run id>/artifacts/...` its first segment's experiment: reading needs READ,
+/// uploading EDIT, deleting MANAGE; other proxied paths are for admins only.
 void RegisterArtifactRoutes(http::Router& router, const ArtifactLocator& locator,
-                            ArtifactRepository& proxied, tracking::TrackingService& tracking);
+                            ArtifactRepository& proxied, tracking::TrackingService& tracking,
+                            auth::AccessPolicy* policy = nullptr);
 
 /// A Content-Type for a file name, as Python's mimetypes would guess it.
 std::string_view GuessContentType(std::string_view file_name);

@@ -37,9 +37,34 @@ http::Response Guarded(const std::function<http::Response()>& handler) {
   }
 }
 
-Result<void> CheckOwner(GatewayApi& api, const http::Request& request, const tasks::Task& task) {
-  const std::string caller = api.caller(request);
-  if (task.user != caller) {
+const Identity& CallerOf(const GatewayApi& api, const http::Request& request) {
+  return request.caller ? *request.caller : api.local_caller;
+}
+
+tasks::TaskService::ExperimentAdmission AdmissionOf(const GatewayApi& api, const Identity& caller) {
+  if (api.policy == nullptr) return {};
+  return [policy = api.policy, caller](const std::string& experiment_id,
+                                       bool created) -> Result<void> {
+    if (created) {
+      return policy->GrantCreator(caller, auth::ResourceKind::EXPERIMENT, experiment_id);
+    }
+    return policy->CheckExperiment(caller, experiment_id, auth::Action::UPDATE);
+  };
+}
+
+Result<void> CheckNotTaskToken(const Identity& caller) {
+  if (caller.task) {
+    return Fail(Error{ErrorCode::PERMISSION_DENIED,
+                      "a task's own token may only track its run; use a personal token"});
+  }
+  return {};
+}
+
+Result<void> CheckOwner(const GatewayApi& api, const http::Request& request,
+                        const tasks::Task& task) {
+  const Identity& caller = CallerOf(api, request);
+  MLTF_TRY(CheckNotTaskToken(caller));
+  if (task.user != caller.user && !caller.admin) {
     return Fail(Error{ErrorCode::PERMISSION_DENIED,
                       fmt::format("Task {} belongs to another user", task.task_id)});
   }

@@ -28,8 +28,16 @@ Result<nlohmann::json> ParseJsonBody(const http::Request& request);
 http::Response NotFound(const http::Request& request);
 /// Runs a handler; what it throws becomes INTERNAL_ERROR, so nothing escapes into the server.
 http::Response Guarded(const std::function<http::Response()>& handler);
-/// PERMISSION_DENIED unless the caller owns the task.
-Result<void> CheckOwner(GatewayApi& api, const http::Request& request, const tasks::Task& task);
+/// Who sent the request: its authenticated caller, else the server's local user.
+const Identity& CallerOf(const GatewayApi& api, const http::Request& request);
+/// The rule for the experiment a submission's run goes into: the submitter needs EDIT on an
+/// existing one and gets MANAGE on one the submission created. Empty without a policy.
+tasks::TaskService::ExperimentAdmission AdmissionOf(const GatewayApi& api, const Identity& caller);
+/// PERMISSION_DENIED for a task's own token: it may track its run, not drive tasks.
+Result<void> CheckNotTaskToken(const Identity& caller);
+/// PERMISSION_DENIED unless the caller owns the task or is an admin.
+Result<void> CheckOwner(const GatewayApi& api, const http::Request& request,
+                        const tasks::Task& task);
 
 /// Registers /api/mltf/v1 (task_handlers.cpp).
 void RegisterTaskRoutes(http::Router& router, GatewayApi& api);

@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "auth/access_policy.hpp"
+#include "common/identity.hpp"
 #include "gateway/api/log_follower.hpp"
 #include "gateway/projects/project_store.hpp"
 #include "gateway/tasks/task_service.hpp"
@@ -17,8 +19,10 @@ struct GatewayApi {
   tasks::TaskService& tasks;
   projects::ProjectStore& projects;
   LogFollower& logs;
-  /// Who is calling. Until authentication lands (with its modes), the server's one local user.
-  std::function<std::string(const http::Request&)> caller;
+  /// Who calls when the server authenticates nobody (a request without a caller).
+  Identity local_caller;
+  /// Decides who may put tasks into which experiment; null in auth mode none.
+  auth::AccessPolicy* policy = nullptr;
   /// The executor's name and what it has, for /healthz.
   std::string executor_status_json = "{}";
 };

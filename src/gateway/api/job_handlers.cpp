@@ -52,7 +52,8 @@ http::Response UnknownJob(const std::string& id) {
   return JsonResponse(json{{"error", fmt::format("Run with ID '{}' not found.", id)}}, 404);
 }
 
-/// A task of the caller's, or the client's 404 (a task of someone else is not shown to exist).
+/// A task the caller may act on (its own, or any for an admin): else 403, or the client's 404
+/// for an unknown id.
 Result<tasks::Task> CallersTask(GatewayApi& api, const http::Request& request,
                                 const std::string& id) {
   auto task = api.tasks.Get(id, false);
@@ -117,13 +118,17 @@ http::Response SubmitJob(GatewayApi& api, http::Request& request) {
   }
   auto parsed = tasks::ParseTaskSpec(spec);
   if (!parsed) return JobError(parsed.error());
-  auto task = api.tasks.Submit(std::move(*parsed), api.caller(request));
+  const Identity& caller = CallerOf(api, request);
+  if (auto allowed = CheckNotTaskToken(caller); !allowed) return JobError(allowed.error());
+  auto task = api.tasks.Submit(std::move(*parsed), caller.user, AdmissionOf(api, caller));
   if (!task) return JobError(task.error());
   return JsonResponse(json{{"gateway_id", task->task_id}});
 }
 
 http::Response ListJobs(GatewayApi& api, http::Request& request) {
-  auto page = api.tasks.List({.user = api.caller(request), .max_results = kMaxListed});
+  const Identity& caller = CallerOf(api, request);
+  if (auto allowed = CheckNotTaskToken(caller); !allowed) return JobError(allowed.error());
+  auto page = api.tasks.List({.user = caller.user, .max_results = kMaxListed});
   if (!page) return JobError(page.error());
   json jobs = json::array();
   for (const auto& task : page->tasks) {
@@ -186,7 +191,8 @@ http::Response DeleteJob(GatewayApi& api, http::Request& request) {
                                                                    : JobError(task.error());
   }
   if (!tasks::IsTerminal(task->state.state)) {
-    auto cancelled = api.tasks.Cancel(id, fmt::format("cancelled by {}", api.caller(request)));
+    auto cancelled =
+        api.tasks.Cancel(id, fmt::format("cancelled by {}", CallerOf(api, request).user));
     // A task that ended meanwhile is as good as cancelled for this client.
     if (!cancelled && cancelled.error().code != ErrorCode::RESOURCE_CONFLICT) {
       return JobError(cancelled.error());

@@ -81,6 +81,9 @@ std::pair<std::string, std::string> SplitTaskPath(std::string_view suffix) {
 }
 
 http::Response UploadProject(GatewayApi& api, http::Request& request) {
+  if (auto allowed = CheckNotTaskToken(CallerOf(api, request)); !allowed) {
+    return http::ErrorResponse(allowed.error());
+  }
   if (request.body_reader == nullptr) {
     return http::ErrorResponse(Error::InvalidParameter("the project archive is missing"));
   }
@@ -101,12 +104,29 @@ http::Response GetProject(GatewayApi& api, http::Request& request) {
 http::Response SubmitTask(GatewayApi& api, http::Request& request) {
   MLTF_ASSIGN_OR_RESPOND(body, ParseJsonBody(request));
   MLTF_ASSIGN_OR_RESPOND(spec, tasks::ParseTaskSpec(body));
-  MLTF_ASSIGN_OR_RESPOND(task, api.tasks.Submit(std::move(spec), api.caller(request)));
+  const Identity& caller = CallerOf(api, request);
+  if (auto allowed = CheckNotTaskToken(caller); !allowed) {
+    return http::ErrorResponse(allowed.error());
+  }
+  MLTF_ASSIGN_OR_RESPOND(task,
+                         api.tasks.Submit(std::move(spec), caller.user, AdmissionOf(api, caller)));
   return JsonResponse(json{{"task", tasks::TaskToJson(task, false)}});
 }
 
 http::Response ListTasks(GatewayApi& api, http::Request& request) {
   MLTF_ASSIGN_OR_RESPOND(query, ParseTaskQuery(request));
+  // Filtered before the query: a user lists their own tasks, an admin anyone's.
+  const Identity& caller = CallerOf(api, request);
+  if (auto allowed = CheckNotTaskToken(caller); !allowed) {
+    return http::ErrorResponse(allowed.error());
+  }
+  if (!caller.admin) {
+    if (!query.user.empty() && query.user != caller.user) {
+      return http::ErrorResponse(
+          Error{ErrorCode::PERMISSION_DENIED, "only admins list other users' tasks"});
+    }
+    query.user = caller.user;
+  }
   MLTF_ASSIGN_OR_RESPOND(page, api.tasks.List(query));
   json tasks = json::array();
   for (const auto& task : page.tasks) tasks.push_back(tasks::TaskToJson(task, false));
@@ -138,13 +158,14 @@ http::Response TaskPost(GatewayApi& api, http::Request& request) {
   if (action == "cancel") {
     MLTF_ASSIGN_OR_RESPOND(task, OwnedTask(api, request, task_id, false));
     MLTF_ASSIGN_OR_RESPOND(
-        cancelled,
-        api.tasks.Cancel(task.task_id, fmt::format("cancelled by {}", api.caller(request))));
+        cancelled, api.tasks.Cancel(task.task_id,
+                                    fmt::format("cancelled by {}", CallerOf(api, request).user)));
     return JsonResponse(json{{"task", tasks::TaskToJson(cancelled, false)}});
   }
   if (action == "reproduce") {
     MLTF_ASSIGN_OR_RESPOND(task, OwnedTask(api, request, task_id, false));
-    MLTF_ASSIGN_OR_RESPOND(again, api.tasks.Reproduce(task.task_id, api.caller(request)));
+    MLTF_ASSIGN_OR_RESPOND(again, api.tasks.Reproduce(task.task_id, CallerOf(api, request).user,
+                                                      AdmissionOf(api, CallerOf(api, request))));
     return JsonResponse(json{{"task", tasks::TaskToJson(again, false)}});
   }
   return NotFound(request);

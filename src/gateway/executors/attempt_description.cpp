@@ -116,6 +116,8 @@ json ToJson(const AttemptDescription& attempt) {
       {"nodes", attempt.nodes},
       {"tasks_per_node", attempt.tasks_per_node},
       {"system_metrics_interval_ms", attempt.system_metrics_interval_ms},
+      {"tracking_token", attempt.tracking_token},
+      {"token_renew_ms", attempt.token_renew_ms},
   };
   if (attempt.seed) out["seed"] = *attempt.seed;
   return out;
@@ -190,6 +192,12 @@ Result<AttemptDescription> AttemptFromJson(const json& in) {
           interval)));
     }
     attempt.system_metrics_interval_ms = interval;
+  }
+  if (in.contains("tracking_token")) {
+    MLTF_ASSIGN_OR_RETURN(token, Field<std::string>(in, "tracking_token"));
+    attempt.tracking_token = token;
+    MLTF_ASSIGN_OR_RETURN(renew_ms, Field<std::int64_t>(in, "token_renew_ms"));
+    attempt.token_renew_ms = renew_ms;
   }
   return attempt;
 }

@@ -42,12 +42,18 @@ struct AttemptDescription {
   int tasks_per_node = 1;                ///< copies of the entry point each runner starts
   /// How often the runner logs system metrics (CPU, memory, disk, network, GPUs); 0: never.
   std::int64_t system_metrics_interval_ms = 10000;
+  /// The task's own token (MLFLOW_TRACKING_TOKEN for the runner and the user's code), which the
+  /// runner renews every `token_renew_ms`; empty when the server authenticates nobody. The
+  /// attempt file is therefore readable by its owner only.
+  std::string tracking_token;
+  std::int64_t token_renew_ms = 0;
 };
 
 nlohmann::json ToJson(const AttemptDescription& attempt);
 /// Fails with INVALID_PARAMETER_VALUE naming a missing or mistyped field, a node or task count
 /// below 1, or a negative system metrics interval. `nodes` and `tasks_per_node` may be absent
-/// (files of older servers): then 1; `system_metrics_interval_ms` too: then 10000.
+/// (files of older servers): then 1; `system_metrics_interval_ms` too: then 10000; the token
+/// fields too: then none.
 Result<AttemptDescription> AttemptFromJson(const nlohmann::json& json);
 
 /// Writes the description atomically (a temporary file renamed into place).

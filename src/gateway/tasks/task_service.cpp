@@ -166,7 +166,7 @@ void TaskService::Stop() {
   pending_done_.wait(lock, [this] { return pending_appends_ == 0; });
 }
 
-Result<std::string> TaskService::ResolveExperiment(const TaskSpec& spec) {
+Result<std::pair<std::string, bool>> TaskService::ResolveExperiment(const TaskSpec& spec) {
   if (!spec.experiment_name.empty()) {
     auto found = tracking_.GetExperimentByName(spec.experiment_name);
     if (found) {
@@ -174,15 +174,15 @@ Result<std::string> TaskService::ResolveExperiment(const TaskSpec& spec) {
         return Fail(Error::InvalidParameter(fmt::format(
             "experiment '{}' is deleted: restore it or choose another", spec.experiment_name)));
       }
-      return found->experiment_id;
+      return std::pair{found->experiment_id, false};
     }
     if (found.error().code != ErrorCode::RESOURCE_DOES_NOT_EXIST) return Fail(found.error());
     auto created = tracking_.CreateExperiment(spec.experiment_name, std::nullopt, {});
-    if (created) return *created;
+    if (created) return std::pair{*created, true};
     // Another submission created it meanwhile.
     if (created.error().code == ErrorCode::RESOURCE_ALREADY_EXISTS) {
       MLTF_ASSIGN_OR_RETURN(again, tracking_.GetExperimentByName(spec.experiment_name));
-      return again.experiment_id;
+      return std::pair{again.experiment_id, false};
     }
     return Fail(created.error());
   }
@@ -192,10 +192,11 @@ Result<std::string> TaskService::ResolveExperiment(const TaskSpec& spec) {
     return Fail(Error::InvalidParameter(
         fmt::format("experiment {} is deleted: restore it or choose another", id)));
   }
-  return experiment.experiment_id;
+  return std::pair{experiment.experiment_id, false};
 }
 
-Result<Task> TaskService::Submit(TaskSpec spec, const std::string& user) {
+Result<Task> TaskService::Submit(TaskSpec spec, const std::string& user,
+                                 const ExperimentAdmission& admit) {
   MLTF_ASSIGN_OR_RETURN(project, projects_.Get(spec.project));
   MLTF_ASSIGN_OR_RETURN(
       entry_point, projects::FindEntryPoint(project->project, spec.entry_point, project->files));
@@ -225,11 +226,14 @@ Result<Task> TaskService::Submit(TaskSpec spec, const std::string& user) {
                                                       spec.run_id, run.info.experiment_id,
                                                       spec.experiment_id)));
     }
+    if (admit) MLTF_TRY(admit(run.info.experiment_id, false));
     spec.experiment_id = run.info.experiment_id;
     spec.experiment_name.clear();
     task.run_id = spec.run_id;
   } else {
-    MLTF_ASSIGN_OR_RETURN(experiment_id, ResolveExperiment(spec));
+    MLTF_ASSIGN_OR_RETURN(resolved, ResolveExperiment(spec));
+    const auto& [experiment_id, created] = resolved;
+    if (admit) MLTF_TRY(admit(experiment_id, created));
     spec.experiment_id = experiment_id;
     spec.experiment_name.clear();
     tracking::CreateRunRequest create{.experiment_id = experiment_id,
@@ -328,12 +332,13 @@ Result<Task> TaskService::Cancel(const std::string& task_id, const std::string& 
   return Get(task_id, false);
 }
 
-Result<Task> TaskService::Reproduce(const std::string& task_id, const std::string& user) {
+Result<Task> TaskService::Reproduce(const std::string& task_id, const std::string& user,
+                                    const ExperimentAdmission& admit) {
   MLTF_ASSIGN_OR_RETURN(original, store_.Get(task_id, false));
   TaskSpec spec = original.spec;
   spec.run_id.clear();  // a new run; everything else as before
   spec.tags["mltf.reproduces"] = task_id;
-  return Submit(std::move(spec), user);
+  return Submit(std::move(spec), user, admit);
 }
 
 bool TaskService::IsLive(const std::string& task_id) {
@@ -385,6 +390,10 @@ void TaskService::ActOn(const std::string& task_id, const TaskEvent& event, cons
   spdlog::info("gateway: task_id={} event={} state={} attempt={}{}", task_id,
                TaskEventKindText(event.kind), TaskStateNameText(state.state),
                state.attempt_number(), event.reason.empty() ? "" : " reason=" + event.reason);
+  if (IsTerminal(state.state) && options_.credentials != nullptr) {
+    options_.credentials->Revoke(task_id);  // the task's code must not outlive it with a key
+    return;
+  }
   if (state.state == TaskStateName::QUEUED &&
       (event.kind == TaskEvent::Kind::QUEUED || event.kind == TaskEvent::Kind::EXITED ||
        event.kind == TaskEvent::Kind::LOST)) {
@@ -500,6 +509,11 @@ Result<executors::AttemptRequest> TaskService::PrepareAttempt(const Task& task, 
   description.result_file = attempt_dir / "result.json";
   description.grace_ms = options_.cancel_grace.count();
   description.system_metrics_interval_ms = options_.system_metrics_interval_ms;
+  if (options_.credentials != nullptr) {
+    MLTF_ASSIGN_OR_RETURN(token, options_.credentials->Issue(task, run.info.experiment_id));
+    description.tracking_token = std::move(token);
+    description.token_renew_ms = options_.credentials->renew_interval().count();
+  }
   description.nodes = resources.nodes;
   description.tasks_per_node = resources.tasks_per_node;
   const fs::path attempt_file = attempt_dir / "attempt.json";

@@ -16,6 +16,7 @@
 #include "gateway/executors/executor.hpp"
 #include "gateway/projects/project_store.hpp"
 #include "gateway/tasks/task.hpp"
+#include "gateway/tasks/task_credentials.hpp"
 #include "gateway/tasks/task_store.hpp"
 #include "tracking/tracking_service.hpp"
 
@@ -27,6 +28,9 @@ struct TaskServiceOptions {
   envs::EnvironmentOptions environment_settings;
   std::chrono::milliseconds cancel_grace{10000};
   std::int64_t system_metrics_interval_ms = 10000;  ///< the runners' sampling; 0: off
+  /// Gives every attempt a token of its own; null when the server authenticates nobody. Must
+  /// outlive the service.
+  TaskCredentials* credentials = nullptr;
 };
 
 /// Accepts tasks, keeps each one's event log and MLflow run in step, and drives attempts
@@ -56,18 +60,26 @@ class TaskService {
   /// Idempotent; shut the executor down first, so that no event arrives meanwhile.
   void Stop();
 
+  /// Decides whether the submitter may put the task's run into an experiment (`created`: the
+  /// submission just created it, by name); its error refuses the submission. Empty: anyone may.
+  using ExperimentAdmission =
+      std::function<Result<void>(const std::string& experiment_id, bool created)>;
+
   /// Checks `spec` against its project, the executor and the tracking store, creates or attaches
   /// the run, stores the task and hands its first attempt to the executor. Fails with
   /// INVALID_PARAMETER_VALUE (bad entry point, parameters, resources, environment) or
-  /// RESOURCE_DOES_NOT_EXIST (project, experiment or run) and then stores nothing.
-  Result<Task> Submit(TaskSpec spec, const std::string& user);
+  /// RESOURCE_DOES_NOT_EXIST (project, experiment or run), or with what `admit` answers, and
+  /// then stores nothing (but an experiment it created by name).
+  Result<Task> Submit(TaskSpec spec, const std::string& user,
+                      const ExperimentAdmission& admit = {});
   Result<Task> Get(const std::string& task_id, bool with_events);
   Result<TaskPage> List(const TaskQuery& query);
   /// Asks the executor to stop the task; CANCELLED follows once it stopped. RESOURCE_CONFLICT
   /// for a task that already ended.
   Result<Task> Cancel(const std::string& task_id, const std::string& reason);
   /// Submits the spec of `task_id` again, unchanged but for a new run.
-  Result<Task> Reproduce(const std::string& task_id, const std::string& user);
+  Result<Task> Reproduce(const std::string& task_id, const std::string& user,
+                         const ExperimentAdmission& admit = {});
 
   /// Whether the task is known and has not ended yet. Does not fail.
   bool IsLive(const std::string& task_id);
@@ -97,7 +109,8 @@ class TaskService {
   void Post(std::function<void()> effect);
   void EffectsLoop(const std::stop_token& stop);
 
-  Result<std::string> ResolveExperiment(const TaskSpec& spec);
+  /// The experiment's id, and whether it was created now.
+  Result<std::pair<std::string, bool>> ResolveExperiment(const TaskSpec& spec);
 
   TaskStore& store_;
   projects::ProjectStore& projects_;

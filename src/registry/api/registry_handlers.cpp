@@ -1,6 +1,7 @@
 // registry_handlers.cpp - registered-models/{create,rename,update,delete,get,search,
 // get-latest-versions,set-tag,delete-tag,alias} and model-versions/{create,update,
 // transition-stage,delete,get,search,get-download-uri,set-tag,delete-tag}.
+#include "auth/request_access.hpp"
 #include "http/json_endpoint.hpp"
 #include "registry/api/json_render.hpp"
 #include "registry/api/registry_routes.hpp"
@@ -67,37 +68,59 @@ std::string RenderVersions(const std::vector<ModelVersion>& versions,
   return json.Take();
 }
 
-void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& service) {
-  auto route = [&](Method method, std::string_view path, http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path, http::JsonEndpoint(std::move(handler)));
+/// The registered models the caller may read, for a search to filter by (none: all).
+Result<std::optional<store::NameRestriction>> RestrictionOf(auth::AccessPolicy* policy,
+                                                            const http::Request& request) {
+  MLTF_ASSIGN_OR_RETURN(readable,
+                        auth::ReadableOf(policy, request, auth::ResourceKind::REGISTERED_MODEL));
+  if (!readable) return std::optional<store::NameRestriction>{};
+  return std::optional<store::NameRestriction>{
+      store::NameRestriction{.only_listed = readable->only_listed, .names = readable->listed}};
+}
+
+void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& service,
+                                   auth::AccessPolicy* policy) {
+  auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
+                   http::JsonHandler handler) {
+    http::AddApiRoute(router, method, path,
+                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
   };
+  constexpr auth::AccessRule kRead{auth::Target::MODEL_NAME, auth::Action::READ, "name"};
+  constexpr auth::AccessRule kUpdate{auth::Target::MODEL_NAME, auth::Action::UPDATE, "name"};
+  constexpr auth::AccessRule kDelete{auth::Target::MODEL_NAME, auth::Action::DELETE, "name"};
+  constexpr auth::AccessRule kAnyCaller{auth::Target::ANY_CALLER};
 
-  route(Method::POST, "/mlflow/registered-models/create",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
-          MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
-          MLTF_ASSIGN_OR_RETURN(tags, TagsField(message));
-          MLTF_ASSIGN_OR_RETURN(description, message.String("description"));
-          MLTF_ASSIGN_OR_RETURN(
-              model, service.CreateRegisteredModel(name, tags, description.value_or("")));
-          return RenderModel(model);
-        });
+  route(
+      Method::POST, "/mlflow/registered-models/create", {auth::Target::CREATOR},
+      [&service, policy](const RequestMessage& message,
+                         http::Request& request) -> Result<std::string> {
+        MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
+        MLTF_ASSIGN_OR_RETURN(tags, TagsField(message));
+        MLTF_ASSIGN_OR_RETURN(description, message.String("description"));
+        MLTF_ASSIGN_OR_RETURN(model,
+                              service.CreateRegisteredModel(name, tags, description.value_or("")));
+        MLTF_TRY(auth::GrantToCreator(policy, request, auth::ResourceKind::REGISTERED_MODEL, name));
+        return RenderModel(model);
+      });
 
-  route(Method::GET, "/mlflow/registered-models/get",
+  route(Method::GET, "/mlflow/registered-models/get", kRead,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(model, service.GetRegisteredModel(name));
           return RenderModel(model);
         });
 
-  route(Method::POST, "/mlflow/registered-models/rename",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
+  route(Method::POST, "/mlflow/registered-models/rename", kUpdate,
+        [&service, policy](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(new_name, message.RequiredString("new_name"));
           MLTF_ASSIGN_OR_RETURN(model, service.RenameRegisteredModel(name, new_name));
+          // The model's permissions follow it to its new name.
+          if (policy != nullptr) MLTF_TRY(policy->store().RenameModel(name, new_name));
           return RenderModel(model);
         });
 
-  route(Method::PATCH, "/mlflow/registered-models/update",
+  route(Method::PATCH, "/mlflow/registered-models/update", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(description, message.String("description"));
@@ -106,16 +129,23 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
           return RenderModel(model);
         });
 
-  route(Method::DELETE, "/mlflow/registered-models/delete",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
+  route(Method::DELETE, "/mlflow/registered-models/delete", kDelete,
+        [&service, policy](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_TRY(service.DeleteRegisteredModel(name));
+          // A model created again under the name starts without the old one's grants.
+          if (policy != nullptr) {
+            MLTF_TRY(policy->store().DeleteResource(auth::ResourceKind::REGISTERED_MODEL, name));
+          }
           return http::EmptyJson();
         });
 
-  route(Method::GET, "/mlflow/registered-models/search",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
+  route(Method::GET, "/mlflow/registered-models/search", kAnyCaller,
+        [&service, policy](const RequestMessage& message,
+                           http::Request& http_request) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(request, SearchFields(message, kDefaultRegisteredModelResults));
+          MLTF_ASSIGN_OR_RETURN(restriction, RestrictionOf(policy, http_request));
+          request.restriction = std::move(restriction);
           MLTF_ASSIGN_OR_RETURN(page, service.SearchRegisteredModels(request));
           JsonWriter json;
           json.BeginObject();
@@ -139,10 +169,10 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
     MLTF_ASSIGN_OR_RETURN(versions, service.GetLatestVersions(name, stages));
     return RenderVersions(versions, std::nullopt);
   };
-  route(Method::POST, "/mlflow/registered-models/get-latest-versions", latest);
-  route(Method::GET, "/mlflow/registered-models/get-latest-versions", latest);
+  route(Method::POST, "/mlflow/registered-models/get-latest-versions", kRead, latest);
+  route(Method::GET, "/mlflow/registered-models/get-latest-versions", kRead, latest);
 
-  route(Method::POST, "/mlflow/registered-models/set-tag",
+  route(Method::POST, "/mlflow/registered-models/set-tag", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
@@ -151,7 +181,7 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
           return http::EmptyJson();
         });
 
-  route(Method::DELETE, "/mlflow/registered-models/delete-tag",
+  route(Method::DELETE, "/mlflow/registered-models/delete-tag", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
@@ -159,7 +189,7 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/registered-models/alias",
+  route(Method::POST, "/mlflow/registered-models/alias", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(alias, message.RequiredString("alias"));
@@ -168,7 +198,7 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
           return http::EmptyJson();
         });
 
-  route(Method::DELETE, "/mlflow/registered-models/alias",
+  route(Method::DELETE, "/mlflow/registered-models/alias", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(alias, message.RequiredString("alias"));
@@ -176,7 +206,7 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
           return http::EmptyJson();
         });
 
-  route(Method::GET, "/mlflow/registered-models/alias",
+  route(Method::GET, "/mlflow/registered-models/alias", kRead,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(alias, message.RequiredString("alias"));
@@ -185,12 +215,19 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
         });
 }
 
-void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) {
-  auto route = [&](Method method, std::string_view path, http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path, http::JsonEndpoint(std::move(handler)));
+void RegisterModelVersionRoutes(http::Router& router, RegistryService& service,
+                                auth::AccessPolicy* policy) {
+  auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
+                   http::JsonHandler handler) {
+    http::AddApiRoute(router, method, path,
+                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
   };
+  constexpr auth::AccessRule kRead{auth::Target::MODEL_NAME, auth::Action::READ, "name"};
+  constexpr auth::AccessRule kUpdate{auth::Target::MODEL_NAME, auth::Action::UPDATE, "name"};
+  constexpr auth::AccessRule kDelete{auth::Target::MODEL_NAME, auth::Action::DELETE, "name"};
+  constexpr auth::AccessRule kAnyCaller{auth::Target::ANY_CALLER};
 
-  route(Method::POST, "/mlflow/model-versions/create",
+  route(Method::POST, "/mlflow/model-versions/create", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           CreateModelVersionRequest request;
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
@@ -210,7 +247,7 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) 
           return RenderVersion(version);
         });
 
-  route(Method::GET, "/mlflow/model-versions/get",
+  route(Method::GET, "/mlflow/model-versions/get", kRead,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(number, message.RequiredString("version"));
@@ -218,7 +255,7 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) 
           return RenderVersion(version);
         });
 
-  route(Method::PATCH, "/mlflow/model-versions/update",
+  route(Method::PATCH, "/mlflow/model-versions/update", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(number, message.RequiredString("version"));
@@ -228,7 +265,7 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) 
           return RenderVersion(version);
         });
 
-  route(Method::POST, "/mlflow/model-versions/transition-stage",
+  route(Method::POST, "/mlflow/model-versions/transition-stage", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(number, message.RequiredString("version"));
@@ -239,7 +276,7 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) 
           return RenderVersion(version);
         });
 
-  route(Method::DELETE, "/mlflow/model-versions/delete",
+  route(Method::DELETE, "/mlflow/model-versions/delete", kDelete,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(number, message.RequiredString("version"));
@@ -247,14 +284,17 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) 
           return http::EmptyJson();
         });
 
-  route(Method::GET, "/mlflow/model-versions/search",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
+  route(Method::GET, "/mlflow/model-versions/search", kAnyCaller,
+        [&service, policy](const RequestMessage& message,
+                           http::Request& http_request) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(request, SearchFields(message, kDefaultModelVersionResults));
+          MLTF_ASSIGN_OR_RETURN(restriction, RestrictionOf(policy, http_request));
+          request.restriction = std::move(restriction);
           MLTF_ASSIGN_OR_RETURN(page, service.SearchModelVersions(request));
           return RenderVersions(page.model_versions, page.next_page_token);
         });
 
-  route(Method::GET, "/mlflow/model-versions/get-download-uri",
+  route(Method::GET, "/mlflow/model-versions/get-download-uri", kRead,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(number, message.RequiredString("version"));
@@ -266,7 +306,7 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) 
           return json.Take();
         });
 
-  route(Method::POST, "/mlflow/model-versions/set-tag",
+  route(Method::POST, "/mlflow/model-versions/set-tag", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(number, message.RequiredString("version"));
@@ -276,7 +316,7 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) 
           return http::EmptyJson();
         });
 
-  route(Method::DELETE, "/mlflow/model-versions/delete-tag",
+  route(Method::DELETE, "/mlflow/model-versions/delete-tag", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(number, message.RequiredString("version"));
@@ -288,9 +328,10 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service) 
 
 }  // namespace
 
-void RegisterRegistryRoutes(http::Router& router, RegistryService& service) {
-  RegisterRegisteredModelRoutes(router, service);
-  RegisterModelVersionRoutes(router, service);
+void RegisterRegistryRoutes(http::Router& router, RegistryService& service,
+                            auth::AccessPolicy* policy) {
+  RegisterRegisteredModelRoutes(router, service, policy);
+  RegisterModelVersionRoutes(router, service, policy);
 }
 
 }  // namespace mltf::registry::api

@@ -32,11 +32,19 @@ struct NewModelVersion {
 
 /// A search of registered models or model versions: the raw filter and order_by clauses (the
 /// store parses them) and the page as an offset.
+/// Limits a search to the registered models the caller may see. Applied in the query itself,
+/// so that pages stay full.
+struct NameRestriction {
+  bool only_listed = true;  ///< true: only these models; false: every model but these
+  std::vector<std::string> names;
+};
+
 struct RegistryQuery {
   std::string filter;
   std::vector<std::string> order_by;
   std::int64_t max_results = 100;
   std::int64_t offset = 0;
+  std::optional<NameRestriction> restriction;  ///< none: every model
 };
 
 struct RegisteredModelPage {

@@ -1,5 +1,6 @@
 // experiments_handlers.cpp - experiments/{create,get,get-by-name,search,update,delete,restore,
 // set-experiment-tag} and experiments/search-datasets.
+#include "auth/request_access.hpp"
 #include "http/json_endpoint.hpp"
 #include "tracking/api/json_render.hpp"
 #include "tracking/api/request_fields.hpp"
@@ -7,20 +8,32 @@
 
 namespace mltf::tracking::api {
 
+using auth::AccessRule;
+using auth::Action;
+using auth::Target;
 using http::Method;
 using http::RequestMessage;
 
-void RegisterExperimentRoutes(http::Router& router, TrackingService& service) {
-  auto route = [&](Method method, std::string_view path, http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path, http::JsonEndpoint(std::move(handler)));
+void RegisterExperimentRoutes(http::Router& router, TrackingService& service,
+                              auth::AccessPolicy* policy) {
+  auto route = [&](Method method, std::string_view path, AccessRule rule,
+                   http::JsonHandler handler) {
+    http::AddApiRoute(router, method, path,
+                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
   };
+  constexpr AccessRule kRead{Target::EXPERIMENT_ID, Action::READ, "experiment_id"};
+  constexpr AccessRule kUpdate{Target::EXPERIMENT_ID, Action::UPDATE, "experiment_id"};
+  constexpr AccessRule kDelete{Target::EXPERIMENT_ID, Action::DELETE, "experiment_id"};
+  constexpr AccessRule kAnyCaller{Target::ANY_CALLER};
 
-  route(Method::POST, "/mlflow/experiments/create",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
+  route(Method::POST, "/mlflow/experiments/create", {Target::CREATOR},
+        [&service, policy](const RequestMessage& message,
+                           http::Request& request) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("name"));
           MLTF_ASSIGN_OR_RETURN(artifact_location, message.String("artifact_location"));
           MLTF_ASSIGN_OR_RETURN(tags, TagsField(message, "tags"));
           MLTF_ASSIGN_OR_RETURN(id, service.CreateExperiment(name, artifact_location, tags));
+          MLTF_TRY(auth::GrantToCreator(policy, request, auth::ResourceKind::EXPERIMENT, id));
           JsonWriter json;
           json.BeginObject();
           json.Field("experiment_id", id);
@@ -37,7 +50,7 @@ void RegisterExperimentRoutes(http::Router& router, TrackingService& service) {
     return json.Take();
   };
 
-  route(Method::GET, "/mlflow/experiments/get",
+  route(Method::GET, "/mlflow/experiments/get", kRead,
         [&service, render_experiment](const RequestMessage& message,
                                       http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(id, message.RequiredString("experiment_id"));
@@ -45,17 +58,27 @@ void RegisterExperimentRoutes(http::Router& router, TrackingService& service) {
           return render_experiment(experiment);
         });
 
-  route(Method::GET, "/mlflow/experiments/get-by-name",
-        [&service, render_experiment](const RequestMessage& message,
-                                      http::Request&) -> Result<std::string> {
+  route(Method::GET, "/mlflow/experiments/get-by-name", kAnyCaller,
+        [&service, render_experiment, policy](const RequestMessage& message,
+                                              http::Request& request) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(name, message.RequiredString("experiment_name"));
           MLTF_ASSIGN_OR_RETURN(experiment, service.GetExperimentByName(name));
+          MLTF_TRY(
+              auth::CheckExperimentAccess(policy, request, experiment.experiment_id, Action::READ));
           return render_experiment(experiment);
         });
 
-  http::JsonHandler search = [&service](const RequestMessage& message,
-                                        http::Request&) -> Result<std::string> {
+  http::JsonHandler search = [&service, policy](
+                                 const RequestMessage& message,
+                                 http::Request& http_request) -> Result<std::string> {
     SearchExperimentsRequest request;
+    // Filtered in the query, not after it: pages stay full and nothing unreadable leaks.
+    MLTF_ASSIGN_OR_RETURN(readable,
+                          auth::ReadableOf(policy, http_request, auth::ResourceKind::EXPERIMENT));
+    if (readable) {
+      request.restriction =
+          store::IdRestriction{.only_listed = readable->only_listed, .ids = readable->listed};
+    }
     MLTF_ASSIGN_OR_RETURN(max_results, message.Int64("max_results"));
     if (max_results) request.max_results = *max_results;
     MLTF_ASSIGN_OR_RETURN(page_token, message.String("page_token"));
@@ -79,24 +102,24 @@ void RegisterExperimentRoutes(http::Router& router, TrackingService& service) {
     json.EndObject();
     return json.Take();
   };
-  route(Method::POST, "/mlflow/experiments/search", search);
-  route(Method::GET, "/mlflow/experiments/search", search);
+  route(Method::POST, "/mlflow/experiments/search", kAnyCaller, search);
+  route(Method::GET, "/mlflow/experiments/search", kAnyCaller, search);
 
-  route(Method::POST, "/mlflow/experiments/delete",
+  route(Method::POST, "/mlflow/experiments/delete", kDelete,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(id, message.RequiredString("experiment_id"));
           MLTF_TRY(service.DeleteExperiment(id));
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/experiments/restore",
+  route(Method::POST, "/mlflow/experiments/restore", kDelete,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(id, message.RequiredString("experiment_id"));
           MLTF_TRY(service.RestoreExperiment(id));
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/experiments/update",
+  route(Method::POST, "/mlflow/experiments/update", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(id, message.RequiredString("experiment_id"));
           MLTF_ASSIGN_OR_RETURN(new_name, message.String("new_name"));
@@ -104,7 +127,7 @@ void RegisterExperimentRoutes(http::Router& router, TrackingService& service) {
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/experiments/set-experiment-tag",
+  route(Method::POST, "/mlflow/experiments/set-experiment-tag", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(id, message.RequiredString("experiment_id"));
           MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
@@ -115,9 +138,12 @@ void RegisterExperimentRoutes(http::Router& router, TrackingService& service) {
         });
 
   // The proto path of search-datasets lacks its leading slash; MLflow serves it with one.
-  route(Method::POST, "/mlflow/experiments/search-datasets",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
-          MLTF_ASSIGN_OR_RETURN(ids, message.StringList("experiment_ids"));
+  route(Method::POST, "/mlflow/experiments/search-datasets", kAnyCaller,
+        [&service, policy](const RequestMessage& message,
+                           http::Request& request) -> Result<std::string> {
+          MLTF_ASSIGN_OR_RETURN(asked, message.StringList("experiment_ids"));
+          MLTF_ASSIGN_OR_RETURN(ids,
+                                auth::ReadableExperimentIds(policy, request, std::move(asked)));
           MLTF_ASSIGN_OR_RETURN(summaries, service.SearchDatasets(ids));
           JsonWriter json;
           json.BeginObject();

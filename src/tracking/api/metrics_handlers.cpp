@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "auth/request_access.hpp"
 #include "http/json_endpoint.hpp"
 #include "tracking/api/json_render.hpp"
 #include "tracking/api/request_fields.hpp"
@@ -53,12 +54,17 @@ std::set<std::int64_t> SampleSteps(const std::vector<std::int64_t>& steps,
 
 }  // namespace
 
-void RegisterMetricRoutes(http::Router& router, TrackingService& service) {
-  auto route = [&](Method method, std::string_view path, http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path, http::JsonEndpoint(std::move(handler)));
+void RegisterMetricRoutes(http::Router& router, TrackingService& service,
+                          auth::AccessPolicy* policy) {
+  auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
+                   http::JsonHandler handler) {
+    http::AddApiRoute(router, method, path,
+                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
   };
+  // The bulk reads name several runs: each is checked before it is read.
+  constexpr auth::AccessRule kEachRunChecked{auth::Target::ANY_CALLER};
 
-  route(Method::GET, "/mlflow/metrics/get-history",
+  route(Method::GET, "/mlflow/metrics/get-history", {auth::Target::RUN_ID, auth::Action::READ},
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_id, RunIdField(message));
           MLTF_ASSIGN_OR_RETURN(metric_key, message.RequiredString("metric_key"));
@@ -79,9 +85,13 @@ void RegisterMetricRoutes(http::Router& router, TrackingService& service) {
           return json.Take();
         });
 
-  route(Method::GET, "/mlflow/metrics/get-history-bulk",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
+  route(Method::GET, "/mlflow/metrics/get-history-bulk", kEachRunChecked,
+        [&service, policy](const RequestMessage& message,
+                           http::Request& request) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_ids, BulkRunIds(message, "run_id"));
+          for (const auto& run_id : run_ids) {
+            MLTF_TRY(auth::CheckRunAccess(policy, request, run_id, auth::Action::READ));
+          }
           MLTF_ASSIGN_OR_RETURN(metric_key, message.RequiredString("metric_key"));
           MLTF_ASSIGN_OR_RETURN(max_results, message.Int64("max_results"));
           std::int64_t remaining = std::min(max_results.value_or(kMaxBulkResults), kMaxBulkResults);
@@ -104,9 +114,13 @@ void RegisterMetricRoutes(http::Router& router, TrackingService& service) {
           return json.Take();
         });
 
-  route(Method::GET, "/mlflow/metrics/get-history-bulk-interval",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
+  route(Method::GET, "/mlflow/metrics/get-history-bulk-interval", kEachRunChecked,
+        [&service, policy](const RequestMessage& message,
+                           http::Request& request) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_ids, BulkRunIds(message, "run_ids"));
+          for (const auto& run_id : run_ids) {
+            MLTF_TRY(auth::CheckRunAccess(policy, request, run_id, auth::Action::READ));
+          }
           MLTF_ASSIGN_OR_RETURN(metric_key, message.RequiredString("metric_key"));
           MLTF_ASSIGN_OR_RETURN(start_step, message.Int64("start_step"));
           MLTF_ASSIGN_OR_RETURN(end_step, message.Int64("end_step"));

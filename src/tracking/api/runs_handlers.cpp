@@ -2,6 +2,7 @@
 // delete-tag,log-batch,log-model,log-inputs,search}.
 #include <fmt/format.h>
 
+#include "auth/request_access.hpp"
 #include "http/json_endpoint.hpp"
 #include "tracking/api/json_render.hpp"
 #include "tracking/api/request_fields.hpp"
@@ -187,20 +188,33 @@ Result<std::vector<Metric>> BatchMetricsField(const RequestMessage& message) {
 
 }  // namespace
 
-void RegisterRunRoutes(http::Router& router, TrackingService& service) {
-  auto route = [&](Method method, std::string_view path, http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path, http::JsonEndpoint(std::move(handler)));
+void RegisterRunRoutes(http::Router& router, TrackingService& service, auth::AccessPolicy* policy) {
+  using auth::Action;
+  using auth::Target;
+  auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
+                   http::JsonHandler handler) {
+    http::AddApiRoute(router, method, path,
+                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
   };
+  constexpr auth::AccessRule kRead{Target::RUN_ID, Action::READ};
+  constexpr auth::AccessRule kUpdate{Target::RUN_ID, Action::UPDATE};
+  constexpr auth::AccessRule kDelete{Target::RUN_ID, Action::DELETE};
   // The hot writes answer when their write commits. Their handlers only parse, validate and
   // queue, so when the store's queueing never blocks they run on the I/O thread: no hand-off to
   // a worker and back for each request.
-  auto write_route = [&](Method method, std::string_view path, http::AsyncJsonHandler handler) {
-    http::AddApiRoute(
-        router, method, path, http::AsyncJsonEndpoint(std::move(handler)),
-        service.AsyncWritesNeverBlock() ? http::Execution::INLINE : http::Execution::WORKER);
+  // With auth on, the check reads the permission store (and, once per run, the run's
+  // experiment): a blocking read, so these routes then run on a worker.
+  auto write_route = [&](Method method, std::string_view path, auth::AccessRule rule,
+                         http::AsyncJsonHandler handler) {
+    http::AddApiRoute(router, method, path,
+                      http::AsyncJsonEndpoint(auth::Guarded(policy, rule, std::move(handler))),
+                      (policy == nullptr && service.AsyncWritesNeverBlock())
+                          ? http::Execution::INLINE
+                          : http::Execution::WORKER);
   };
 
   write_route(Method::POST, "/mlflow/runs/create",
+              {Target::EXPERIMENT_ID, Action::UPDATE, "experiment_id"},
               [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
                 auto request = CreateRunFields(message);
                 if (!request) return reply(Fail(std::move(request).error()));
@@ -210,14 +224,14 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
                                        }));
               });
 
-  route(Method::GET, "/mlflow/runs/get",
+  route(Method::GET, "/mlflow/runs/get", kRead,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_id, RunIdField(message));
           MLTF_ASSIGN_OR_RETURN(run, service.GetRun(run_id));
           return RenderRun("run", run, true);
         });
 
-  write_route(Method::POST, "/mlflow/runs/update",
+  write_route(Method::POST, "/mlflow/runs/update", kUpdate,
               [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
                 auto run_id = RunIdField(message);
                 if (!run_id) return reply(Fail(std::move(run_id).error()));
@@ -227,21 +241,21 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
                                        AnswerWith<RunInfo>(std::move(reply), RenderRunInfo));
               });
 
-  route(Method::POST, "/mlflow/runs/delete",
+  route(Method::POST, "/mlflow/runs/delete", kDelete,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_id, message.RequiredString("run_id"));
           MLTF_TRY(service.DeleteRun(run_id));
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/runs/restore",
+  route(Method::POST, "/mlflow/runs/restore", kDelete,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_id, message.RequiredString("run_id"));
           MLTF_TRY(service.RestoreRun(run_id));
           return http::EmptyJson();
         });
 
-  write_route(Method::POST, "/mlflow/runs/log-metric",
+  write_route(Method::POST, "/mlflow/runs/log-metric", kUpdate,
               [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
                 auto run_id = RunIdField(message);
                 if (!run_id) return reply(Fail(std::move(run_id).error()));
@@ -251,7 +265,7 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
                                        AnswerEmpty(std::move(reply)));
               });
 
-  write_route(Method::POST, "/mlflow/runs/log-parameter",
+  write_route(Method::POST, "/mlflow/runs/log-parameter", kUpdate,
               [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
                 auto run_id = RunIdField(message);
                 if (!run_id) return reply(Fail(std::move(run_id).error()));
@@ -262,7 +276,7 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
                                       AnswerEmpty(std::move(reply)));
               });
 
-  write_route(Method::POST, "/mlflow/runs/set-tag",
+  write_route(Method::POST, "/mlflow/runs/set-tag", kUpdate,
               [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
                 auto run_id = RunIdField(message);
                 if (!run_id) return reply(Fail(std::move(run_id).error()));
@@ -273,7 +287,7 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
                                     AnswerEmpty(std::move(reply)));
               });
 
-  route(Method::POST, "/mlflow/runs/delete-tag",
+  route(Method::POST, "/mlflow/runs/delete-tag", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_id, message.RequiredString("run_id"));
           MLTF_ASSIGN_OR_RETURN(key, message.RequiredString("key"));
@@ -281,7 +295,7 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
           return http::EmptyJson();
         });
 
-  write_route(Method::POST, "/mlflow/runs/log-batch",
+  write_route(Method::POST, "/mlflow/runs/log-batch", kUpdate,
               [&service](const RequestMessage& message, http::Request&, http::JsonReply reply) {
                 auto run_id = RunIdField(message);
                 if (!run_id) return reply(Fail(std::move(run_id).error()));
@@ -295,7 +309,7 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
                                       std::move(*tags), AnswerEmpty(std::move(reply)));
               });
 
-  route(Method::POST, "/mlflow/runs/log-model",
+  route(Method::POST, "/mlflow/runs/log-model", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_id, RunIdField(message));
           MLTF_ASSIGN_OR_RETURN(model_json, message.RequiredString("model_json"));
@@ -303,7 +317,7 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/runs/log-inputs",
+  route(Method::POST, "/mlflow/runs/log-inputs", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(run_id, message.RequiredString("run_id"));
           MLTF_ASSIGN_OR_RETURN(inputs, ParseDatasetInputs(message));
@@ -311,10 +325,14 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service) {
           return http::EmptyJson();
         });
 
-  route(Method::POST, "/mlflow/runs/search",
-        [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {
+  route(Method::POST, "/mlflow/runs/search", {Target::ANY_CALLER},
+        [&service, policy](const RequestMessage& message,
+                           http::Request& http_request) -> Result<std::string> {
           SearchRunsRequest request;
-          MLTF_ASSIGN_OR_RETURN(experiment_ids, message.StringList("experiment_ids"));
+          MLTF_ASSIGN_OR_RETURN(asked, message.StringList("experiment_ids"));
+          // Unreadable experiments are dropped before the query, so their runs never match.
+          MLTF_ASSIGN_OR_RETURN(
+              experiment_ids, auth::ReadableExperimentIds(policy, http_request, std::move(asked)));
           request.experiment_ids = std::move(experiment_ids);
           MLTF_ASSIGN_OR_RETURN(filter, message.String("filter"));
           request.filter = filter.value_or("");

@@ -35,12 +35,20 @@ struct RunUpdate {
   std::optional<std::string> run_name;
 };
 
+/// Limits a search to what the caller may see. Applied in the query itself, so that pages stay
+/// full and page tokens stay valid.
+struct IdRestriction {
+  bool only_listed = true;  ///< true: only these ids; false: every id but these
+  std::vector<std::string> ids;
+};
+
 struct ExperimentQuery {
   ViewType view_type = ViewType::ACTIVE_ONLY;
   std::string filter;
   std::vector<std::string> order_by;
   std::int64_t max_results = 1000;
   std::int64_t offset = 0;
+  std::optional<IdRestriction> restriction;  ///< none: every experiment
 };
 
 struct RunQuery {

@@ -204,12 +204,28 @@ Result<CompiledRegistrySearch> CompileModelVersionSearch(std::span<const Clause>
 namespace {
 
 SqlFragment Statement(std::string prefix, const CompiledRegistrySearch& compiled,
-                      bool has_condition, std::int64_t limit, std::int64_t offset) {
+                      bool has_condition, std::int64_t limit, std::int64_t offset,
+                      const NameRestriction* restriction) {
   SqlFragment statement{std::move(prefix), {}};
+  if (restriction != nullptr && (restriction->only_listed || !restriction->names.empty())) {
+    statement.sql += has_condition ? " AND " : " WHERE ";
+    has_condition = true;
+    if (restriction->names.empty()) {
+      statement.sql += "1 = 0";  // only the listed ones, and none is listed
+    } else {
+      statement.sql += restriction->only_listed ? "m.name IN (" : "m.name NOT IN (";
+      for (std::size_t i = 0; i < restriction->names.size(); ++i) {
+        statement.sql += i == 0 ? "?" : ", ?";
+        statement.params.emplace_back(restriction->names[i]);
+      }
+      statement.sql += ")";
+    }
+  }
   if (!compiled.where.sql.empty()) {
     statement.sql += has_condition ? " AND " : " WHERE ";
     statement.sql += compiled.where.sql;
-    statement.params = compiled.where.params;
+    statement.params.insert(statement.params.end(), compiled.where.params.begin(),
+                            compiled.where.params.end());
   }
   statement.sql += " ORDER BY " + compiled.order_by.sql + " LIMIT ? OFFSET ?";
   statement.params.insert(statement.params.end(), compiled.order_by.params.begin(),
@@ -223,19 +239,20 @@ SqlFragment Statement(std::string prefix, const CompiledRegistrySearch& compiled
 
 SqlFragment RegisteredModelSearchStatement(std::string_view select_list,
                                            const CompiledRegistrySearch& compiled,
-                                           std::int64_t limit, std::int64_t offset) {
+                                           std::int64_t limit, std::int64_t offset,
+                                           const NameRestriction* restriction) {
   return Statement(fmt::format("SELECT {} FROM registered_models m", select_list), compiled, false,
-                   limit, offset);
+                   limit, offset, restriction);
 }
 
 SqlFragment ModelVersionSearchStatement(std::string_view select_list,
                                         const CompiledRegistrySearch& compiled, std::int64_t limit,
-                                        std::int64_t offset) {
+                                        std::int64_t offset, const NameRestriction* restriction) {
   return Statement(
       fmt::format("SELECT {} FROM model_versions v JOIN registered_models m ON m.model_key = "
                   "v.model_key WHERE v.current_stage <> 'Deleted_Internal'",
                   select_list),
-      compiled, true, limit, offset);
+      compiled, true, limit, offset, restriction);
 }
 
 }  // namespace mltf::registry::store::sql

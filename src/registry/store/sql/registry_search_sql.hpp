@@ -17,6 +17,7 @@
 #include "common/error.hpp"
 #include "registry/search/filter_parser.hpp"
 #include "registry/search/order_by.hpp"
+#include "registry/store/registry_store.hpp"
 #include "tracking/store/sql/sql_value.hpp"
 
 namespace mltf::registry::store::sql {
@@ -52,14 +53,17 @@ Result<CompiledRegistrySearch> CompileModelVersionSearch(
 
 /// The complete statement over `registered_models m`. `select_list` is trusted SQL text and must
 /// not come from a request. Does not fail.
+/// `restriction`, when given, limits the models by name (what the caller may read).
 SqlFragment RegisteredModelSearchStatement(std::string_view select_list,
                                            const CompiledRegistrySearch& compiled,
-                                           std::int64_t limit, std::int64_t offset);
+                                           std::int64_t limit, std::int64_t offset,
+                                           const NameRestriction* restriction = nullptr);
 
 /// The complete statement over `model_versions v JOIN registered_models m`, deleted versions
 /// excluded. Does not fail.
 SqlFragment ModelVersionSearchStatement(std::string_view select_list,
                                         const CompiledRegistrySearch& compiled, std::int64_t limit,
-                                        std::int64_t offset);
+                                        std::int64_t offset,
+                                        const NameRestriction* restriction = nullptr);
 
 }  // namespace mltf::registry::store::sql

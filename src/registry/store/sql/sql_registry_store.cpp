@@ -438,7 +438,8 @@ Result<RegisteredModelPage> SqlRegistryStore::SearchRegisteredModels(const Regis
   MLTF_ASSIGN_OR_RETURN(compiled, CompileRegisteredModelSearch(filter, order_by));
   // One row more than asked tells whether another page follows.
   auto statement =
-      RegisteredModelSearchStatement(kModelColumns, compiled, query.max_results + 1, query.offset);
+      RegisteredModelSearchStatement(kModelColumns, compiled, query.max_results + 1, query.offset,
+                                     query.restriction ? &*query.restriction : nullptr);
   RegisteredModelPage page;
   MLTF_TRY(database_.Read([&](SqlConnection& db) -> Result<void> {
     std::vector<ModelRow> rows;
@@ -642,7 +643,8 @@ Result<ModelVersionPage> SqlRegistryStore::SearchModelVersions(const RegistryQue
   MLTF_ASSIGN_OR_RETURN(order_by, search::ParseModelVersionOrderBy(query.order_by));
   MLTF_ASSIGN_OR_RETURN(compiled, CompileModelVersionSearch(filter, order_by));
   auto statement =
-      ModelVersionSearchStatement(kVersionColumns, compiled, query.max_results + 1, query.offset);
+      ModelVersionSearchStatement(kVersionColumns, compiled, query.max_results + 1, query.offset,
+                                  query.restriction ? &*query.restriction : nullptr);
   ModelVersionPage page;
   MLTF_TRY(database_.Read([&](SqlConnection& db) -> Result<void> {
     std::vector<VersionRow> rows;

@@ -123,7 +123,7 @@ TEST_F(SqlRegistryStoreTest, DeletedVersionNumbersAreNotReused) {
   auto deleted_again = store_.DeleteModelVersion("m", 2, 6000);
   ASSERT_FALSE(deleted_again);
   EXPECT_EQ(deleted_again.error().code, ErrorCode::RESOURCE_DOES_NOT_EXIST);
-  auto versions = store_.SearchModelVersions({"name = 'm'", {}, 100, 0});
+  auto versions = store_.SearchModelVersions({"name = 'm'", {}, 100, 0, std::nullopt});
   ASSERT_TRUE(versions);
   EXPECT_EQ(VersionNumbers(versions->model_versions), (Strings{"m/3", "m/1"}));
 }
@@ -158,7 +158,7 @@ TEST_F(SqlRegistryStoreTest, DeleteCascadesAndFreesTheName) {
   ASSERT_TRUE(store_.DeleteRegisteredModel("m"));
   EXPECT_FALSE(store_.GetRegisteredModel("m"));
   EXPECT_FALSE(store_.DeleteRegisteredModel("m"));
-  auto versions = store_.SearchModelVersions({"", {}, 100, 0});
+  auto versions = store_.SearchModelVersions({"", {}, 100, 0, std::nullopt});
   ASSERT_TRUE(versions);
   EXPECT_TRUE(versions->model_versions.empty());
   // A new model of the same name starts afresh, with nothing left over.
@@ -287,7 +287,8 @@ TEST_F(SqlRegistryStoreTest, SearchesRegisteredModels) {
   CreateModel("other");
   auto search = [&](std::string filter, const Strings& order_by = {},
                     std::int64_t max_results = 100, std::int64_t offset = 0) {
-    auto page = store_.SearchRegisteredModels({std::move(filter), order_by, max_results, offset});
+    auto page = store_.SearchRegisteredModels(
+        {std::move(filter), order_by, max_results, offset, std::nullopt});
     EXPECT_TRUE(page) << page.error().message;
     return page.value_or(RegisteredModelPage{});
   };
@@ -309,7 +310,7 @@ TEST_F(SqlRegistryStoreTest, SearchesRegisteredModels) {
   EXPECT_FALSE(last.more);
   auto exact = search("name LIKE 'srm-%'", {}, 5, 0);
   EXPECT_FALSE(exact.more);  // a full page with nothing after it
-  auto bad = store_.SearchRegisteredModels({"name > 'x'", {}, 10, 0});
+  auto bad = store_.SearchRegisteredModels({"name > 'x'", {}, 10, 0, std::nullopt});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::INVALID_PARAMETER_VALUE);
 }
@@ -323,7 +324,8 @@ TEST_F(SqlRegistryStoreTest, SearchesModelVersions) {
   CreateVersion("a", 2003, "run1");
   auto search = [&](std::string filter, const Strings& order_by = {},
                     std::int64_t max_results = 100) {
-    auto page = store_.SearchModelVersions({std::move(filter), order_by, max_results, 0});
+    auto page =
+        store_.SearchModelVersions({std::move(filter), order_by, max_results, 0, std::nullopt});
     EXPECT_TRUE(page) << page.error().message;
     return VersionNumbers(page.value_or(ModelVersionPage{}).model_versions);
   };
@@ -337,13 +339,13 @@ TEST_F(SqlRegistryStoreTest, SearchesModelVersions) {
   EXPECT_EQ(search("tags.k = 'x'"), (Strings{"a/1"}));
   EXPECT_EQ(search("source_path LIKE '%/run2/%'"), (Strings{"a/2"}));
   EXPECT_EQ(search("", {"creation_timestamp"}, 2), (Strings{"a/1", "a/2"}));
-  auto page = store_.SearchModelVersions({"name = 'a'", {}, 2, 2});
+  auto page = store_.SearchModelVersions({"name = 'a'", {}, 2, 2, std::nullopt});
   ASSERT_TRUE(page);
   EXPECT_EQ(VersionNumbers(page->model_versions), (Strings{"a/1"}));
   EXPECT_FALSE(page->more);
   // Search results carry tags but not aliases, as MLflow's search answers.
   ASSERT_TRUE(store_.SetRegisteredModelAlias("a", "x", 1));
-  auto with_tags = store_.SearchModelVersions({"tags.k = 'x'", {}, 10, 0});
+  auto with_tags = store_.SearchModelVersions({"tags.k = 'x'", {}, 10, 0, std::nullopt});
   ASSERT_TRUE(with_tags);
   ASSERT_EQ(with_tags->model_versions.size(), 1U);
   EXPECT_EQ(with_tags->model_versions.front().tags, (std::vector<Tag>{{"k", "x"}}));

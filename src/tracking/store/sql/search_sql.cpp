@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cfloat>
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <variant>
@@ -414,10 +415,24 @@ SqlFragment RunSearchStatement(std::string_view select_list, const CompiledSearc
 
 SqlFragment ExperimentSearchStatement(std::string_view select_list, const CompiledSearch& compiled,
                                       std::span<const std::string> lifecycle_stages,
-                                      std::int64_t limit, std::int64_t offset) {
+                                      std::int64_t limit, std::int64_t offset,
+                                      const IdRestriction* restriction) {
   std::vector<SqlValue> stages(lifecycle_stages.begin(), lifecycle_stages.end());
   SqlFragment conditions;
   AppendInList(conditions, "e.lifecycle_stage", stages);
+  if (restriction != nullptr && (restriction->only_listed || !restriction->ids.empty())) {
+    std::vector<SqlValue> ids;
+    for (const auto& id : restriction->ids) {
+      std::int64_t number = 0;
+      auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), number);
+      if (ec == std::errc{} && end == id.data() + id.size()) ids.emplace_back(number);
+    }
+    conditions.sql += " AND ";
+    if (!restriction->only_listed) conditions.sql += "NOT ";
+    conditions.sql += "(";
+    AppendInList(conditions, "e.experiment_id", ids);
+    conditions.sql += ")";
+  }
   return SearchStatement(select_list, "experiments e", compiled, conditions, limit, offset);
 }
 

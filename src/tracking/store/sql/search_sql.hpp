@@ -23,6 +23,7 @@
 #include "tracking/search/filter_parser.hpp"
 #include "tracking/search/order_by.hpp"
 #include "tracking/store/sql/sql_value.hpp"
+#include "tracking/store/tracking_store.hpp"
 
 namespace mltf::tracking::store::sql {
 
@@ -76,9 +77,11 @@ SqlFragment RunSearchStatement(std::string_view select_list, const CompiledSearc
 
 /// A complete experiments/search statement over `experiments e`, filtered by lifecycle stage,
 /// built like RunSearchStatement. Does not fail.
+/// `restriction`, when given, limits the experiments by id (what the caller may read).
 SqlFragment ExperimentSearchStatement(std::string_view select_list, const CompiledSearch& compiled,
                                       std::span<const std::string> lifecycle_stages,
-                                      std::int64_t limit, std::int64_t offset);
+                                      std::int64_t limit, std::int64_t offset,
+                                      const IdRestriction* restriction = nullptr);
 
 /// Rewrites a user LIKE pattern so it means the same with `ESCAPE '\'` on SQLite and
 /// PostgreSQL: `\%`, `\_` and `\\` stay escapes; any other backslash becomes a literal one.

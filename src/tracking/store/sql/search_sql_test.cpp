@@ -627,6 +627,7 @@ struct ExperimentSearchCase {
   Strings stages = {"active"};
   std::int64_t limit = 1000;
   std::int64_t offset = 0;
+  std::optional<IdRestriction> restriction{};  // what the caller may read
 };
 
 void PrintTo(const ExperimentSearchCase& test_case, std::ostream* os) { *os << test_case.name; }
@@ -653,7 +654,8 @@ TEST_P(ExperimentSearch, ReturnsExperimentsInOrder) {
   ASSERT_TRUE(compiled) << compiled.error().message;
   EXPECT_TRUE(compiled->joins.sql.empty());
   const SqlFragment statement =
-      ExperimentSearchStatement("e.experiment_id", *compiled, test.stages, test.limit, test.offset);
+      ExperimentSearchStatement("e.experiment_id", *compiled, test.stages, test.limit, test.offset,
+                                test.restriction ? &*test.restriction : nullptr);
   ASSERT_EQ(CountPlaceholders(statement.sql), statement.params.size()) << statement.sql;
   EXPECT_EQ(QueryStrings(shared_database->get(), statement), test.expected) << statement.sql;
 }
@@ -665,6 +667,21 @@ INSTANTIATE_TEST_SUITE_P(
         ExperimentSearchCase{.name = "conformance_name_like_default_order",
                              .filter = "name LIKE 'acc-c8944355-srch-2ce751-%'",
                              .expected = {"8", "7", "6", "5", "4"}},
+        // Permissions filter in the query: pages stay full, the order stays the search's.
+        ExperimentSearchCase{.name = "readable_only_listed",
+                             .filter = "name LIKE 'acc-c8944355-srch-2ce751-%'",
+                             .expected = {"8", "6", "4"},
+                             .restriction = IdRestriction{.ids = {"4", "6", "8", "99", "x"}}},
+        ExperimentSearchCase{.name = "readable_all_but_listed_with_paging",
+                             .filter = "name LIKE 'acc-c8944355-srch-2ce751-%'",
+                             .expected = {"6", "5"},  // of 8, 6, 5, 4
+                             .limit = 2,
+                             .offset = 1,
+                             .restriction = IdRestriction{.only_listed = false, .ids = {"7"}}},
+        ExperimentSearchCase{.name = "readable_nothing",
+                             .filter = "name LIKE 'acc-c8944355-srch-2ce751-%'",
+                             .expected = {},
+                             .restriction = IdRestriction{}},
         ExperimentSearchCase{.name = "conformance_name_ilike",
                              .filter = "name ILIKE 'ACC-C8944355-SRCH-2CE751-%'",
                              .expected = {"8", "7", "6", "5", "4"}},

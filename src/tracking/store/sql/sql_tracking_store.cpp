@@ -885,7 +885,8 @@ Result<std::vector<Experiment>> SqlTrackingStore::SearchExperiments(const Experi
   SqlFragment statement = ExperimentSearchStatement(
       "e.experiment_id, e.name, e.artifact_location, "
       "e.lifecycle_stage, e.creation_time, e.last_update_time",
-      compiled, stages, query.max_results, query.offset);
+      compiled, stages, query.max_results, query.offset,
+      query.restriction ? &*query.restriction : nullptr);
   std::vector<Experiment> experiments;
   MLTF_TRY(database_->Read([&](SqlConnection& db) -> Result<void> {
     MLTF_ASSIGN_OR_RETURN(rows, db.PrepareOnce(statement.sql));
