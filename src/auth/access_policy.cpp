@@ -10,6 +10,12 @@ namespace mltf::auth {
 namespace {
 
 constexpr std::size_t kMaxRememberedRuns = 100000;
+constexpr std::size_t kMaxRememberedResources = 100000;
+constexpr std::chrono::seconds kRowsLifetime{2};
+
+std::string CacheKey(ResourceKind kind, const std::string& resource) {
+  return (kind == ResourceKind::EXPERIMENT ? "e:" : "m:") + resource;
+}
 
 std::string_view KindName(ResourceKind kind) {
   return kind == ResourceKind::EXPERIMENT ? "experiment" : "registered model";
@@ -40,10 +46,35 @@ std::optional<Permission> FromRows(const std::vector<PermissionRow>& rows, const
 }  // namespace
 
 AccessPolicy::AccessPolicy(PermissionStore& store, Permission default_permission,
-                           RunExperiment run_experiment)
+                           RunExperiment run_experiment, Clock clock)
     : store_(store),
       default_permission_(default_permission),
-      run_experiment_(std::move(run_experiment)) {}
+      run_experiment_(std::move(run_experiment)),
+      clock_(std::move(clock)) {}
+
+Result<std::shared_ptr<const std::vector<PermissionRow>>> AccessPolicy::RowsOf(
+    ResourceKind kind, const std::string& resource) {
+  const std::string key = CacheKey(kind, resource);
+  const auto now = clock_();
+  {
+    std::lock_guard lock(mutex_);
+    if (auto found = rows_.find(key);
+        found != rows_.end() && now - found->second.read_at < kRowsLifetime) {
+      return found->second.rows;
+    }
+  }
+  MLTF_ASSIGN_OR_RETURN(rows, store_.ForResource(kind, resource));
+  auto shared = std::make_shared<const std::vector<PermissionRow>>(std::move(rows));
+  std::lock_guard lock(mutex_);
+  if (rows_.size() >= kMaxRememberedResources) rows_.clear();
+  rows_[key] = CachedRows{shared, now};
+  return shared;
+}
+
+void AccessPolicy::Forget(ResourceKind kind, const std::string& resource) {
+  std::lock_guard lock(mutex_);
+  rows_.erase(CacheKey(kind, resource));
+}
 
 Result<Permission> AccessPolicy::Effective(const Identity& caller, ResourceKind kind,
                                            const std::string& resource) {
@@ -52,8 +83,8 @@ Result<Permission> AccessPolicy::Effective(const Identity& caller, ResourceKind 
     const bool own = kind == ResourceKind::EXPERIMENT && resource == caller.task->experiment_id;
     return own ? Permission::EDIT : Permission::NO_PERMISSIONS;
   }
-  MLTF_ASSIGN_OR_RETURN(rows, store_.ForResource(kind, resource));
-  return FromRows(rows, caller).value_or(default_permission_);
+  MLTF_ASSIGN_OR_RETURN(rows, RowsOf(kind, resource));
+  return FromRows(*rows, caller).value_or(default_permission_);
 }
 
 Result<void> AccessPolicy::CheckExperiment(const Identity& caller, const std::string& experiment_id,
@@ -110,10 +141,12 @@ Result<void> AccessPolicy::CheckMayCreate(const Identity& caller) {
 
 Result<void> AccessPolicy::GrantCreator(const Identity& caller, ResourceKind kind,
                                         const std::string& resource) {
-  return store_.Put(kind, {.resource = resource,
-                           .principal_kind = PrincipalKind::USER,
-                           .principal = caller.user,
-                           .permission = Permission::MANAGE});
+  MLTF_TRY(store_.Put(kind, {.resource = resource,
+                             .principal_kind = PrincipalKind::USER,
+                             .principal = caller.user,
+                             .permission = Permission::MANAGE}));
+  Forget(kind, resource);
+  return {};
 }
 
 Result<std::optional<ReadableSet>> AccessPolicy::Readable(const Identity& caller,

@@ -8,9 +8,16 @@
 //      of the caller's groups; without any, the operator's default permission.
 // Runs follow their experiment. Creating an experiment or a registered model needs only a
 // personal credential, and the creator gets MANAGE on it.
+//
+// Checks run on every request, often on an I/O thread: a resource's rows are kept in memory for
+// two seconds after they were read, and a run's experiment for good (it never changes). A change
+// made through this server is seen at once (Forget); one made through another server sharing
+// the database, within those two seconds.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,7 +44,10 @@ class AccessPolicy {
   /// The experiment of a run; RESOURCE_DOES_NOT_EXIST for an unknown run.
   using RunExperiment = std::function<Result<std::string>(const std::string& run_id)>;
 
-  AccessPolicy(PermissionStore& store, Permission default_permission, RunExperiment run_experiment);
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  AccessPolicy(PermissionStore& store, Permission default_permission, RunExperiment run_experiment,
+               Clock clock = std::chrono::steady_clock::now);
 
   /// PERMISSION_DENIED (naming the action and the resource, never other principals' rights)
   /// unless the caller may. Errors of the store pass through.
@@ -58,17 +68,31 @@ class AccessPolicy {
   Result<std::optional<ReadableSet>> Readable(const Identity& caller, ResourceKind kind);
 
   [[nodiscard]] Permission default_permission() const { return default_permission_; }
+  /// For changes of the rows; call Forget() after each.
   PermissionStore& store() { return store_; }
+  /// Drops what is remembered of the resource's rows, after they changed.
+  void Forget(ResourceKind kind, const std::string& resource);
 
  private:
   Result<std::string> ExperimentOfRun(const std::string& run_id);
+  /// The resource's rows, from memory when read less than two seconds ago.
+  Result<std::shared_ptr<const std::vector<PermissionRow>>> RowsOf(ResourceKind kind,
+                                                                   const std::string& resource);
+
+  struct CachedRows {
+    std::shared_ptr<const std::vector<PermissionRow>> rows;
+    std::chrono::steady_clock::time_point read_at;
+  };
 
   PermissionStore& store_;
   Permission default_permission_;
   RunExperiment run_experiment_;
+  Clock clock_;
   std::mutex mutex_;
   /// Runs never change experiment: their experiment is remembered (bounded; emptied when full).
   std::unordered_map<std::string, std::string> experiment_of_run_;
+  /// By kind ("e:" or "m:") and resource (bounded; emptied when full).
+  std::unordered_map<std::string, CachedRows> rows_;
 };
 
 }  // namespace mltf::auth

@@ -63,6 +63,7 @@ TEST_F(AccessPolicyTest, TheUsersOwnRowBeatsItsGroupsAndTheBestGroupRowBeatsTheD
   Grant("1", PrincipalKind::GROUP, "other", Permission::MANAGE);
   EXPECT_EQ(*policy.Effective(kAlice, ResourceKind::EXPERIMENT, "1"), Permission::EDIT);
   Grant("1", PrincipalKind::USER, "alice", Permission::NO_PERMISSIONS);
+  policy.Forget(ResourceKind::EXPERIMENT, "1");  // as the permission endpoints do
   EXPECT_EQ(*policy.Effective(kAlice, ResourceKind::EXPERIMENT, "1"), Permission::NO_PERMISSIONS);
   EXPECT_EQ(*policy.Effective(kBob, ResourceKind::EXPERIMENT, "1"), Permission::READ);
   auto message = policy.CheckExperiment(kAlice, "1", Action::READ);
@@ -119,6 +120,22 @@ TEST_F(AccessPolicyTest, ReadableSetsListGrantsOrExceptionsAsTheDefaultSays) {
   readable = open_default.Readable(kRoot, ResourceKind::EXPERIMENT);
   ASSERT_TRUE(readable.has_value());
   EXPECT_FALSE(readable->has_value());  // admins: no restriction
+}
+
+TEST_F(AccessPolicyTest, RowsAreRememberedForTwoSecondsUnlessForgotten) {
+  auto now = std::chrono::steady_clock::now();
+  AccessPolicy policy(
+      store_, Permission::NO_PERMISSIONS,
+      [](const std::string&) -> Result<std::string> { return std::string("1"); },
+      [&now] { return now; });
+  EXPECT_FALSE(Allowed(policy.CheckExperiment(kBob, "1", Action::READ)));
+  Grant("1", PrincipalKind::USER, "bob", Permission::READ);  // through another server
+  EXPECT_FALSE(Allowed(policy.CheckExperiment(kBob, "1", Action::READ)));
+  now += std::chrono::seconds(2);
+  EXPECT_TRUE(Allowed(policy.CheckExperiment(kBob, "1", Action::READ)));
+  Grant("1", PrincipalKind::USER, "bob", Permission::NO_PERMISSIONS);  // through this one
+  policy.Forget(ResourceKind::EXPERIMENT, "1");
+  EXPECT_FALSE(Allowed(policy.CheckExperiment(kBob, "1", Action::READ)));
 }
 
 TEST_F(AccessPolicyTest, PermissionRowsAreCreatedUpdatedAndDeletedOnce) {

@@ -55,6 +55,7 @@ Result<std::shared_ptr<const Identity>> LocalAuthenticator::Authenticate(
   return identity_;
 }
 
+// Never sent: nobody is refused.
 std::string LocalAuthenticator::Challenge() const { return {}; }
 
 CredentialAuthenticator::CredentialAuthenticator(ApiTokenService& tokens,

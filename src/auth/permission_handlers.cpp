@@ -101,6 +101,7 @@ void RegisterKind(http::Router& router, AccessPolicy& policy, const Kind& kind) 
                         http::Request& request) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(row, RowOf(policy, kind, message, request, true));
           MLTF_TRY(policy.store().Create(kind.kind, row));
+          policy.Forget(kind.kind, row.resource);
           return Render(kind, row);
         });
   route(Method::GET, "get",
@@ -121,6 +122,7 @@ void RegisterKind(http::Router& router, AccessPolicy& policy, const Kind& kind) 
                         http::Request& request) -> Result<std::string> {
           MLTF_ASSIGN_OR_RETURN(row, RowOf(policy, kind, message, request, true));
           MLTF_TRY(policy.store().Update(kind.kind, row));
+          policy.Forget(kind.kind, row.resource);
           return http::EmptyJson();
         });
   route(
@@ -129,6 +131,7 @@ void RegisterKind(http::Router& router, AccessPolicy& policy, const Kind& kind) 
                       http::Request& request) -> Result<std::string> {
         MLTF_ASSIGN_OR_RETURN(row, RowOf(policy, kind, message, request, false));
         MLTF_TRY(policy.store().Delete(kind.kind, row.resource, row.principal_kind, row.principal));
+        policy.Forget(kind.kind, row.resource);
         return http::EmptyJson();
       });
 }

@@ -67,6 +67,8 @@ std::string LocalUser(const config::ServerConfig& config) {
 Result<std::unique_ptr<Access>> Access::Start(const config::ServerConfig& config,
                                               auth::ApiTokenService& tokens) {
   std::unique_ptr<Access> access(new Access());
+  access->mode_ = config.auth;
+  access->client_id_ = config.oidc_client_id;
   if (config.auth == "none") {
     access->authenticator_ = std::make_unique<auth::LocalAuthenticator>(LocalUser(config));
     return access;
@@ -95,6 +97,26 @@ Result<std::unique_ptr<Access>> Access::Start(const config::ServerConfig& config
 }
 
 void Access::RegisterRoutes(http::Router& router) {
+  // What a client needs before it has a credential. The existing MLTF client reads
+  // oauth_config and oauth_issuer; `mltf login` the device authorization endpoint.
+  nlohmann::json client_config = {
+      {"auth", mode_}, {"oauth_config", nullptr}, {"oauth_issuer", nullptr}};
+  if (provider_) {
+    client_config["oauth_issuer"] = provider_->issuer;
+    client_config["oauth_config"] = {
+        {"issuer", provider_->issuer},
+        {"client_id", client_id_},
+        {"authorize_url", provider_->authorization_endpoint},
+        {"token_url", provider_->token_endpoint},
+        {"device_authorization_url", provider_->device_authorization_endpoint},
+        {"jwks_url", provider_->jwks_uri},
+        {"scopes", {"openid", "profile", "email", "offline_access"}}};
+  }
+  auto serve_config = [body = client_config.dump()](http::Request&) {
+    return http::Response::Json(body);
+  };
+  router.Add(http::Method::GET, "/api/config", serve_config);
+  router.Add(http::Method::GET, "/.config", serve_config);
   if (tokens_ == nullptr) return;
   router.Add(http::Method::POST, "/api/mltf/v1/task-token/renew", [this](http::Request& request) {
     if (!request.caller || !request.caller->task) {

@@ -33,8 +33,10 @@ class Access {
   [[nodiscard]] gateway::tasks::TaskCredentials* task_credentials() const {
     return task_credentials_.get();
   }
-  /// Registers POST /api/mltf/v1/task-token/renew, through which a runner keeps its task's
-  /// token alive (in modes tokens and oidc). Must outlive the router.
+  /// Registers GET /api/config (and /.config, the existing client's name for it): the auth
+  /// mode and, in mode oidc, the provider a client logs in with; and in modes tokens and oidc
+  /// POST /api/mltf/v1/task-token/renew, through which a runner keeps its task's token alive.
+  /// Must outlive the router.
   void RegisterRoutes(http::Router& router);
   /// The OpenID provider, in mode oidc.
   [[nodiscard]] const std::optional<auth::ProviderMetadata>& provider() const { return provider_; }
@@ -42,6 +44,8 @@ class Access {
  private:
   Access() = default;
 
+  std::string mode_;
+  std::string client_id_;
   std::optional<auth::ProviderMetadata> provider_;
   std::unique_ptr<auth::ProviderKeys> keys_;  // used by the authenticator: declared before it
   std::unique_ptr<http::Authenticator> authenticator_;

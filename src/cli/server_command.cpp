@@ -124,7 +124,7 @@ int RunServer(const config::ServerConfig& config) {
   if (policy != nullptr) auth::RegisterPermissionRoutes(router, *policy);
   (*access)->RegisterRoutes(router);
   // What a client needs before it has a credential: is the server up, which version, and how
-  // to log in (/api/config, the gateway's).
+  // to log in (/api/config and its old name /.config, from Access::RegisterRoutes).
   for (const char* open : {"/health", "/version", "/api/config", "/.config"}) {
     router.AllowAnonymous(open);
   }

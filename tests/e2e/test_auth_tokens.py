@@ -139,6 +139,8 @@ def test_open_paths_need_no_credential(facility):
     for path in OPEN_PATHS:
         response = requests.get(server.url + path, timeout=10)
         assert response.status_code == 200, (path, response.text)
+    config = requests.get(server.url + "/api/config", timeout=10).json()
+    assert config == {"auth": "tokens", "oauth_config": None, "oauth_issuer": None}
 
 
 @pytest.mark.parametrize("credential", [

@@ -204,6 +204,11 @@ dist.destroy_process_group()
     node1 = requests.get(server.url + "/get-artifact",
                          params={"run_id": task["run_id"], "path": "mltf/task-node1.log"})
     assert "rank 1 of 2 node 1 local 0 on n" in node1.text and "sum=3.0" in node1.text, node1.text
+    # System metrics are collected per node, under MLflow's node prefix (a last sample at least).
+    metric_keys = {m["key"] for m in get_run(server.url, task["run_id"])["data"]["metrics"]}
+    for node in ("node0", "node1"):
+        assert f"system/{node}/cpu_utilization_percentage" in metric_keys, metric_keys
+        assert f"system/{node}/system_memory_usage_megabytes" in metric_keys, metric_keys
 
 
 @pytest.mark.skipif(os.environ.get("SLURM_TEST_CGROUPS") != "yes",

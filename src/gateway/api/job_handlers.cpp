@@ -218,13 +218,6 @@ void RegisterJobRoutes(http::Router& router, GatewayApi& api) {
   router.AddPrefix(http::Method::DELETE, "/api/jobs/", [&api](http::Request& request) {
     return Guarded([&] { return DeleteJob(api, request); });
   });
-  const auto config = [](http::Request&) {
-    // Authentication is off: no provider to log in with. The client reads these two keys.
-    return JsonResponse(
-        json{{"oauth_config", nullptr}, {"oauth_issuer", nullptr}, {"auth", "none"}});
-  };
-  router.Add(http::Method::GET, "/api/config", config);
-  router.Add(http::Method::GET, "/.config", config);
   router.Add(http::Method::GET, "/healthz", [&api](http::Request&) {
     return JsonResponse(json{{"status", "ok"},
                              {"version", std::string(kVersion)},

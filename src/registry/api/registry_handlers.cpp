@@ -116,7 +116,11 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
           MLTF_ASSIGN_OR_RETURN(new_name, message.RequiredString("new_name"));
           MLTF_ASSIGN_OR_RETURN(model, service.RenameRegisteredModel(name, new_name));
           // The model's permissions follow it to its new name.
-          if (policy != nullptr) MLTF_TRY(policy->store().RenameModel(name, new_name));
+          if (policy != nullptr) {
+            MLTF_TRY(policy->store().RenameModel(name, new_name));
+            policy->Forget(auth::ResourceKind::REGISTERED_MODEL, name);
+            policy->Forget(auth::ResourceKind::REGISTERED_MODEL, new_name);
+          }
           return RenderModel(model);
         });
 
@@ -136,6 +140,7 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
           // A model created again under the name starts without the old one's grants.
           if (policy != nullptr) {
             MLTF_TRY(policy->store().DeleteResource(auth::ResourceKind::REGISTERED_MODEL, name));
+            policy->Forget(auth::ResourceKind::REGISTERED_MODEL, name);
           }
           return http::EmptyJson();
         });

@@ -202,15 +202,14 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service, auth::Acc
   // The hot writes answer when their write commits. Their handlers only parse, validate and
   // queue, so when the store's queueing never blocks they run on the I/O thread: no hand-off to
   // a worker and back for each request.
-  // With auth on, the check reads the permission store (and, once per run, the run's
-  // experiment): a blocking read, so these routes then run on a worker.
+  // With auth on, the checks answer from memory but for a short store read now and then (a
+  // resource's rows every two seconds, a run's experiment once), which the I/O thread affords.
   auto write_route = [&](Method method, std::string_view path, auth::AccessRule rule,
                          http::AsyncJsonHandler handler) {
-    http::AddApiRoute(router, method, path,
-                      http::AsyncJsonEndpoint(auth::Guarded(policy, rule, std::move(handler))),
-                      (policy == nullptr && service.AsyncWritesNeverBlock())
-                          ? http::Execution::INLINE
-                          : http::Execution::WORKER);
+    http::AddApiRoute(
+        router, method, path,
+        http::AsyncJsonEndpoint(auth::Guarded(policy, rule, std::move(handler))),
+        service.AsyncWritesNeverBlock() ? http::Execution::INLINE : http::Execution::WORKER);
   };
 
   write_route(Method::POST, "/mlflow/runs/create",
