@@ -1,4 +1,5 @@
-// access_assembly.cpp - the authenticator for the configured mode.
+// access_assembly.cpp - the authenticator for the configured mode, tasks' own tokens, and the
+// two routes of access: the client configuration and the renewal of a task's token.
 #include "cli/access_assembly.hpp"
 
 #include <pwd.h>
