@@ -87,6 +87,12 @@ Result<void> GrantToCreator(AccessPolicy* policy, const http::Request& request, 
   return policy->GrantCreator(*caller, kind, resource);
 }
 
+void AddGuardedRoute(http::Router& router, AccessPolicy* policy, http::Method method,
+                     std::string_view path, AccessRule rule, http::JsonHandler handler) {
+  http::AddApiRoute(router, method, path,
+                    http::JsonEndpoint(Guarded(policy, rule, std::move(handler))));
+}
+
 http::JsonHandler Guarded(AccessPolicy* policy, AccessRule rule, http::JsonHandler handler) {
   if (policy == nullptr) return handler;
   return [policy, rule, handler = std::move(handler)](

@@ -54,6 +54,11 @@ Result<std::optional<ReadableSet>> ReadableOf(AccessPolicy* policy, const http::
 Result<void> GrantToCreator(AccessPolicy* policy, const http::Request& request, ResourceKind kind,
                             const std::string& resource);
 
+/// Registers `handler` behind `rule` under /api/2.0 and /ajax-api/2.0 (http::AddApiRoute): the
+/// one way the JSON APIs add a checked route.
+void AddGuardedRoute(http::Router& router, AccessPolicy* policy, http::Method method,
+                     std::string_view path, AccessRule rule, http::JsonHandler handler);
+
 /// `handler` behind `rule`; `handler` itself when there is no policy (auth mode none).
 http::JsonHandler Guarded(AccessPolicy* policy, AccessRule rule, http::JsonHandler handler);
 http::AsyncJsonHandler Guarded(AccessPolicy* policy, AccessRule rule,

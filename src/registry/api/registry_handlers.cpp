@@ -68,6 +68,12 @@ std::string RenderVersions(const std::vector<ModelVersion>& versions,
   return json.Take();
 }
 
+// Every registry endpoint names its registered model in `name`.
+constexpr auth::AccessRule kRead{auth::Target::MODEL_NAME, auth::Action::READ, "name"};
+constexpr auth::AccessRule kUpdate{auth::Target::MODEL_NAME, auth::Action::UPDATE, "name"};
+constexpr auth::AccessRule kDelete{auth::Target::MODEL_NAME, auth::Action::DELETE, "name"};
+constexpr auth::AccessRule kAnyCaller{auth::Target::ANY_CALLER};
+
 /// The registered models the caller may read, for a search to filter by (none: all).
 Result<std::optional<store::NameRestriction>> RestrictionOf(auth::AccessPolicy* policy,
                                                             const http::Request& request) {
@@ -82,13 +88,8 @@ void RegisterRegisteredModelRoutes(http::Router& router, RegistryService& servic
                                    auth::AccessPolicy* policy) {
   auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
                    http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path,
-                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
+    auth::AddGuardedRoute(router, policy, method, path, rule, std::move(handler));
   };
-  constexpr auth::AccessRule kRead{auth::Target::MODEL_NAME, auth::Action::READ, "name"};
-  constexpr auth::AccessRule kUpdate{auth::Target::MODEL_NAME, auth::Action::UPDATE, "name"};
-  constexpr auth::AccessRule kDelete{auth::Target::MODEL_NAME, auth::Action::DELETE, "name"};
-  constexpr auth::AccessRule kAnyCaller{auth::Target::ANY_CALLER};
 
   route(
       Method::POST, "/mlflow/registered-models/create", {auth::Target::CREATOR},
@@ -224,13 +225,8 @@ void RegisterModelVersionRoutes(http::Router& router, RegistryService& service,
                                 auth::AccessPolicy* policy) {
   auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
                    http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path,
-                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
+    auth::AddGuardedRoute(router, policy, method, path, rule, std::move(handler));
   };
-  constexpr auth::AccessRule kRead{auth::Target::MODEL_NAME, auth::Action::READ, "name"};
-  constexpr auth::AccessRule kUpdate{auth::Target::MODEL_NAME, auth::Action::UPDATE, "name"};
-  constexpr auth::AccessRule kDelete{auth::Target::MODEL_NAME, auth::Action::DELETE, "name"};
-  constexpr auth::AccessRule kAnyCaller{auth::Target::ANY_CALLER};
 
   route(Method::POST, "/mlflow/model-versions/create", kUpdate,
         [&service](const RequestMessage& message, http::Request&) -> Result<std::string> {

@@ -16,10 +16,9 @@ using http::RequestMessage;
 
 void RegisterExperimentRoutes(http::Router& router, TrackingService& service,
                               auth::AccessPolicy* policy) {
-  auto route = [&](Method method, std::string_view path, AccessRule rule,
+  auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
                    http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path,
-                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
+    auth::AddGuardedRoute(router, policy, method, path, rule, std::move(handler));
   };
   constexpr AccessRule kRead{Target::EXPERIMENT_ID, Action::READ, "experiment_id"};
   constexpr AccessRule kUpdate{Target::EXPERIMENT_ID, Action::UPDATE, "experiment_id"};

@@ -58,8 +58,7 @@ void RegisterMetricRoutes(http::Router& router, TrackingService& service,
                           auth::AccessPolicy* policy) {
   auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
                    http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path,
-                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
+    auth::AddGuardedRoute(router, policy, method, path, rule, std::move(handler));
   };
   // The bulk reads name several runs: each is checked before it is read.
   constexpr auth::AccessRule kEachRunChecked{auth::Target::ANY_CALLER};

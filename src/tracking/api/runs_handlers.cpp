@@ -193,8 +193,7 @@ void RegisterRunRoutes(http::Router& router, TrackingService& service, auth::Acc
   using auth::Target;
   auto route = [&](Method method, std::string_view path, auth::AccessRule rule,
                    http::JsonHandler handler) {
-    http::AddApiRoute(router, method, path,
-                      http::JsonEndpoint(auth::Guarded(policy, rule, std::move(handler))));
+    auth::AddGuardedRoute(router, policy, method, path, rule, std::move(handler));
   };
   constexpr auth::AccessRule kRead{Target::RUN_ID, Action::READ};
   constexpr auth::AccessRule kUpdate{Target::RUN_ID, Action::UPDATE};
