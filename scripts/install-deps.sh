@@ -17,6 +17,13 @@ packages=(
   python3-torch
 )
 
+# The tests' OpenID provider (tests/oidc) runs on Node.js with npm. A machine that already has
+# them (from Debian or NodeSource) keeps its own: Debian's npm package conflicts with
+# NodeSource's nodejs, which ships npm itself.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

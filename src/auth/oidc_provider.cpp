@@ -67,6 +67,8 @@ Result<ProviderMetadata> DiscoverProvider(const std::string& issuer, const UrlFe
   metadata.device_authorization_endpoint = std::move(device);
   MLTF_ASSIGN_OR_RETURN(authorization, StringMember(document, "authorization_endpoint", false));
   metadata.authorization_endpoint = std::move(authorization);
+  MLTF_ASSIGN_OR_RETURN(revocation, StringMember(document, "revocation_endpoint", false));
+  metadata.revocation_endpoint = std::move(revocation);
   return metadata;
 }
 

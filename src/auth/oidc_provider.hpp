@@ -33,6 +33,8 @@ struct ProviderMetadata {
   std::string device_authorization_endpoint;
   /// For the web UI's authorization code flow with PKCE (to come).
   std::string authorization_endpoint;
+  /// RFC 7009's endpoint, where `mltf logout` revokes its refresh token; empty when none.
+  std::string revocation_endpoint;
 };
 
 /// Reads `<issuer>/.well-known/openid-configuration`. Fails with UNAVAILABLE when it cannot be

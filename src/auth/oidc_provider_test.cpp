@@ -39,7 +39,8 @@ TEST(DiscoverProviderTest, ReadsTheEndpointsOfItsOwnIssuerOnly) {
   const json document = {{"issuer", issuer},
                          {"jwks_uri", issuer + "/certs"},
                          {"token_endpoint", issuer + "/token"},
-                         {"device_authorization_endpoint", issuer + "/device"}};
+                         {"device_authorization_endpoint", issuer + "/device"},
+                         {"revocation_endpoint", issuer + "/revoke"}};
   auto metadata = DiscoverProvider(issuer + "/", Serving(issuer, document));
   ASSERT_FALSE(metadata) << "the issuer asked for must match exactly, slash included";
   metadata = DiscoverProvider(issuer, Serving(issuer, document));
@@ -47,6 +48,7 @@ TEST(DiscoverProviderTest, ReadsTheEndpointsOfItsOwnIssuerOnly) {
   EXPECT_EQ(metadata->jwks_uri, issuer + "/certs");
   EXPECT_EQ(metadata->token_endpoint, issuer + "/token");
   EXPECT_EQ(metadata->device_authorization_endpoint, issuer + "/device");
+  EXPECT_EQ(metadata->revocation_endpoint, issuer + "/revoke");
   EXPECT_TRUE(metadata->authorization_endpoint.empty());
 
   json other = document;

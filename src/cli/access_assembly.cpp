@@ -111,6 +111,9 @@ void Access::RegisterRoutes(http::Router& router) {
         {"token_url", provider_->token_endpoint},
         {"device_authorization_url", provider_->device_authorization_endpoint},
         {"jwks_url", provider_->jwks_uri},
+        {"revocation_url", provider_->revocation_endpoint.empty()
+                               ? nlohmann::json(nullptr)
+                               : nlohmann::json(provider_->revocation_endpoint)},
         {"scopes", {"openid", "profile", "email", "offline_access"}}};
   }
   auto serve_config = [body = client_config.dump()](http::Request&) {
@@ -118,6 +121,17 @@ void Access::RegisterRoutes(http::Router& router) {
   };
   router.Add(http::Method::GET, "/api/config", serve_config);
   router.Add(http::Method::GET, "/.config", serve_config);
+  // Who the server takes the caller for: `mltf login` and `mltf auth-status` show it.
+  router.Add(http::Method::GET, "/api/mltf/v1/whoami", [this](http::Request& request) {
+    if (!request.caller) {
+      return http::ErrorResponse(Error{ErrorCode::UNAUTHENTICATED, "no credential"});
+    }
+    const Identity& caller = *request.caller;
+    nlohmann::json answer = {
+        {"user", caller.user}, {"groups", caller.groups}, {"admin", caller.admin}, {"auth", mode_}};
+    if (caller.task) answer["task_id"] = caller.task->task_id;
+    return gateway::api::JsonResponse(answer);
+  });
   if (tokens_ == nullptr) return;
   router.Add(http::Method::POST, "/api/mltf/v1/task-token/renew", [this](http::Request& request) {
     if (!request.caller || !request.caller->task) {

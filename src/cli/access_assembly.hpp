@@ -34,7 +34,8 @@ class Access {
     return task_credentials_.get();
   }
   /// Registers GET /api/config (and /.config, the existing client's name for it): the auth
-  /// mode and, in mode oidc, the provider a client logs in with; and in modes tokens and oidc
+  /// mode and, in mode oidc, the provider a client logs in with; GET /api/mltf/v1/whoami, the
+  /// caller as the server sees them (user, groups, admin); and in modes tokens and oidc
   /// POST /api/mltf/v1/task-token/renew, through which a runner keeps its task's token alive.
   /// Must outlive the router.
   void RegisterRoutes(http::Router& router);
