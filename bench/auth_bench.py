@@ -1,10 +1,11 @@
 """auth_bench.py - what authentication and permissions cost the tracking API's hot path.
 
-The same load runs against three servers on fresh data directories, in turn, --repeat times
+The same load runs against four servers on fresh data directories, in turn, --repeat times
 (medians are printed, so the order and a noisy run matter less): `--auth none` (no checks at
 all), `--auth tokens` called by an admin (the token is verified; permissions are not looked up),
-and `--auth tokens` called by a user who owns the experiment (token and permission checked on
-every request). The load: CLIENTS threads, each on its own keep-alive connection, log metrics
+`--auth tokens` called by a user who owns the experiment (token and permission checked on
+every request), and `--auth oidc` called by that user with an RS256 access token of the tests'
+real OpenID provider (tests/oidc, on Node.js). The load: CLIENTS threads, each on its own keep-alive connection, log metrics
 to one run with runs/log-metric. Printed per mode: the server's CPU time per request, and
 requests per second, each also as a ratio to mode none.
 
@@ -20,10 +21,14 @@ import json
 import statistics
 import subprocess
 import tempfile
+import sys
 import time
 from pathlib import Path
 
 from bench_support import process_cpu_seconds, start_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from oidc_support import AUDIENCE, OpenIdProvider  # noqa: E402  (the tests' provider)
 
 
 def admin(binary: str, data_dir: Path, *args: str) -> str:
@@ -59,11 +64,18 @@ def measure(binary: str, mode: str, caller: str, requests: int, clients: int) ->
     with tempfile.TemporaryDirectory() as work:
         data_dir = Path(work) / "data"
         headers = {}
-        if mode != "none":
+        flags = ["--auth", mode]
+        provider = None
+        if mode == "tokens":
             admin(binary, data_dir, "user", "add", caller, *(["--admin"] if caller == "root" else []))
             token = admin(binary, data_dir, "token", "create", "--user", caller)
             headers = {"Authorization": f"Bearer {token}"}
-        server, url, session = start_server(binary, data_dir, "--auth", mode)
+        elif mode == "oidc":
+            provider = OpenIdProvider(Path(work) / "provider")
+            token = provider.sign(provider.claims(caller, lifetime=3600))
+            headers = {"Authorization": f"Bearer {token}"}
+            flags += ["--oidc-issuer", provider.issuer, "--oidc-audience", AUDIENCE]
+        server, url, session = start_server(binary, data_dir, *flags)
         try:
             session.headers.update(headers)
             experiment = session.post(url + "/api/2.0/mlflow/experiments/create",
@@ -77,6 +89,8 @@ def measure(binary: str, mode: str, caller: str, requests: int, clients: int) ->
         finally:
             server.terminate()
             server.wait()
+            if provider is not None:
+                provider.stop()
     return {"mode": f"{mode} ({caller})", "cpu_us": cpu / requests * 1e6,
             "per_second": requests / seconds}
 
@@ -88,7 +102,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    modes = [("none", "local"), ("tokens", "root"), ("tokens", "alice")]
+    modes = [("none", "local"), ("tokens", "root"), ("tokens", "alice"), ("oidc", "alice")]
     runs = {mode: [] for mode in modes}
     for _ in range(args.repeat):
         for mode, caller in modes:

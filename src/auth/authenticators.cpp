@@ -116,6 +116,7 @@ Result<std::shared_ptr<const Identity>> CredentialAuthenticator::VerifyJwtCreden
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
+  if (auto known = verified_jwts_.Find(token, now)) return known;
   auto verified = options_.oidc->keys->Verify(token, options_.oidc->policy, now);
   if (!verified) {
     // The provider's keys could not be fetched: the credential may be fine, the server cannot
@@ -125,8 +126,10 @@ Result<std::shared_ptr<const Identity>> CredentialAuthenticator::VerifyJwtCreden
     }
     return Fail(verified.error());
   }
-  return std::make_shared<const Identity>(
+  auto identity = std::make_shared<const Identity>(
       Identity{.user = std::move(verified->user), .groups = std::move(verified->groups)});
+  verified_jwts_.Remember(token, identity, verified->expires_at, now);
+  return identity;
 }
 
 }  // namespace mltf::auth

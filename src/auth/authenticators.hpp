@@ -14,6 +14,7 @@
 #include "auth/api_token_service.hpp"
 #include "auth/jwt.hpp"
 #include "auth/oidc_provider.hpp"
+#include "auth/verified_token_cache.hpp"
 #include "http/authenticator.hpp"
 
 namespace mltf::auth {
@@ -65,6 +66,8 @@ class CredentialAuthenticator final : public http::Authenticator {
 
   ApiTokenService& tokens_;
   CredentialAuthenticatorOptions options_;
+  // An RS256 check costs more than the rest of a small request (bench/README.md).
+  mutable VerifiedTokenCache verified_jwts_;
 };
 
 }  // namespace mltf::auth

@@ -148,6 +148,22 @@ TEST_F(AuthenticatorsTest, ProviderTokensNameTheUserByTheirClaimWithGroups) {
   EXPECT_TRUE(authenticator.Authenticate(WithAuthorization("Bearer " + issued->token)));
 }
 
+TEST_F(AuthenticatorsTest, AVerifiedProviderTokenIsRememberedAndAForgeryStillRefused) {
+  auto authenticator = Authenticator(true);
+  const std::string token = Jwt("u-123", Now() + 300, json::array({"cms"}));
+  auto first = authenticator.Authenticate(WithAuthorization("Bearer " + token));
+  auto second = authenticator.Authenticate(WithAuthorization("Bearer " + token));
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(*first, *second) << "the second request reuses the first verification";
+  // The same header and claims with another signature is another token: checked, refused.
+  std::string forged = token;
+  char& inside_signature = forged[forged.size() - 10];
+  inside_signature = inside_signature == 'A' ? 'B' : 'A';
+  auto refused = authenticator.Authenticate(WithAuthorization("Bearer " + forged));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::UNAUTHENTICATED);
+}
+
 TEST_F(AuthenticatorsTest, ProviderUnreachableIsStill401WithTheReason) {
   ProviderKeys unreachable("https://idp.example.org/jwks",
                            [](const std::string&) -> Result<std::string> {
