@@ -140,6 +140,12 @@ def test_every_endpoint_refuses_every_bad_token_and_changes_nothing(facility, pr
             assert response.json()["error_code"] == "UNAUTHENTICATED", (reason, method, path)
             assert token not in response.text, reason
     assert experiment_names(facility.url, logged_in["root"]) == before
+    # Nor are they written anywhere: not whole, not their signatures (the access log is on).
+    server_log = (facility.stderr_path.read_text(errors="replace") +
+                  facility.stdout_path.read_text(errors="replace"))
+    for reason, token in tokens.items():
+        signature = token.rsplit(".", 1)[1]
+        assert token not in server_log and (not signature or signature not in server_log), reason
     # The same claims, honestly signed, pass: each refusal was for the one thing wrong.
     assert whoami(facility.url, provider.sign(provider.claims("alice"))).status_code == 200
 
