@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/admin_commands.hpp"
+#include "cli/commands/login_commands.hpp"
 #include "cli/commands/task_commands.hpp"
 #include "cli/server_command.hpp"
 #include "config/config.hpp"
@@ -45,6 +46,8 @@ int Main(int argc, char** argv) {
 
   TaskCommandState tasks;
   AddTaskCommands(app, tasks);
+  LoginCommandState login;
+  AddLoginCommands(app, login);
   AdminCommandState admin;
   AddAdminCommands(app, admin);
 
@@ -67,6 +70,7 @@ int Main(int argc, char** argv) {
     return runner::RunTask(attempt_file);
   }
   if (auto code = RunTaskCommands(tasks)) return *code;
+  if (auto code = RunLoginCommands(login)) return *code;
   if (auto code = RunAdminCommands(admin)) return *code;
   for (const auto& name : config::ServerSettingNames()) {
     if (server->count("--" + name) > 0) flags[name] = raw[name];

@@ -1,16 +1,21 @@
-// server_address_test.cpp - the order flag > MLTF_SERVER > MLFLOW_TRACKING_URI > default, and
-// refused schemes.
+// server_address_test.cpp - the order flag > MLTF_SERVER > MLFLOW_TRACKING_URI > default, refused
+// schemes, and the credential: environment, else the stored login, refreshed when about to expire.
 #include "client/server_address.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "client/test_server.hpp"
 
 namespace mltf::client {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class ServerAddressTest : public ::testing::Test {
  protected:
@@ -75,12 +80,154 @@ TEST_F(ServerAddressTest, MessagesDoNotEchoPasswords) {
   EXPECT_THAT(result.error().message, ::testing::Not(HasSubstr("hunter2")));
 }
 
-TEST_F(ServerAddressTest, TokenPrefersMltfToken) {
-  EXPECT_EQ(ResolveToken(), "");
+// The credential tests keep logins in a file of their own and play the provider.
+class ResolveCredentialTest : public ServerAddressTest {
+ protected:
+  static constexpr const char* kServer = "https://mltf.example:5000";
+  static constexpr std::int64_t kNow = 1700000000;
+
+  void SetUp() override {
+    ServerAddressTest::SetUp();
+    std::random_device random;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mltf-resolve-credential-test-" + std::to_string(random()));
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");  // NOLINT(concurrency-mt-unsafe)
+    saved_xdg_ = xdg == nullptr ? std::optional<std::string>() : std::optional<std::string>(xdg);
+    setenv("XDG_CONFIG_HOME", dir_.c_str(), 1);
+  }
+  void TearDown() override {
+    if (saved_xdg_) {
+      setenv("XDG_CONFIG_HOME", saved_xdg_->c_str(), 1);
+    } else {
+      unsetenv("XDG_CONFIG_HOME");
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+    ServerAddressTest::TearDown();
+  }
+
+  CredentialStore Store() { return CredentialStore(dir_ / "mltf" / "credentials.json"); }
+
+  static StoredLogin Login(const std::string& token_url, std::int64_t expires_at) {
+    StoredLogin login;
+    login.client_id = "mltf-cli";
+    login.token_url = token_url;
+    login.access_token = "access-secret-old";
+    login.access_expires_at = expires_at;
+    login.refresh_token = "refresh-secret-old";
+    login.user = "alice";
+    return login;
+  }
+
+  std::filesystem::path dir_;
+  std::optional<std::string> saved_xdg_;
+};
+
+TEST_F(ResolveCredentialTest, EnvironmentWinsOverTheStoredLogin) {
+  auto store = Store();
+  ASSERT_TRUE(store.Save(kServer, Login("https://idp.example/token", kNow + 3600)));
+  auto stored = ResolveCredential(kServer, store, kNow);
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_EQ(stored->token, "access-secret-old");
+  EXPECT_EQ(stored->source, store.file().string());
+  ASSERT_TRUE(stored->login);
+  EXPECT_EQ(stored->login->user, "alice");
+
   setenv("MLFLOW_TRACKING_TOKEN", "mlflow-token", 1);
-  EXPECT_EQ(ResolveToken(), "mlflow-token");
+  auto mlflow = ResolveCredential(kServer, store, kNow);
+  EXPECT_EQ(mlflow->token, "mlflow-token");
+  EXPECT_EQ(mlflow->source, "MLFLOW_TRACKING_TOKEN");
+  EXPECT_FALSE(mlflow->login);
   setenv("MLTF_TOKEN", "mltf-token", 1);
-  EXPECT_EQ(ResolveToken(), "mltf-token");
+  EXPECT_EQ(ResolveCredential(kServer, store, kNow)->source, "MLTF_TOKEN");
+  EXPECT_EQ(*ResolveToken(kServer), "mltf-token");
+}
+
+TEST_F(ResolveCredentialTest, ResolveTokenReadsTheUsersFile) {
+  EXPECT_EQ(*ResolveToken(kServer), "");  // No file at all.
+  ASSERT_TRUE(Store().Save(kServer, Login("https://idp.example/token", 0)));
+  EXPECT_EQ(*ResolveToken(kServer), "access-secret-old");
+  EXPECT_EQ(*ResolveToken("https://other.example"), "");
+}
+
+TEST_F(ResolveCredentialTest, AFreshAccessTokenIsUsedAsItIs) {
+  client::testing::TestServer provider;
+  auto store = Store();
+  ASSERT_TRUE(store.Save(kServer, Login(provider.url() + "/token", kNow + 61)));
+  auto credential = ResolveCredential(kServer, store, kNow);
+  ASSERT_TRUE(credential) << credential.error().message;
+  EXPECT_EQ(credential->token, "access-secret-old");
+  EXPECT_TRUE(provider.Requests().empty());
+}
+
+TEST_F(ResolveCredentialTest, ATokenAboutToExpireIsRefreshedAndTheRotationStored) {
+  client::testing::TestServer provider(nlohmann::json{{"POST /token",
+                                                       {{{"status", 200},
+                                                         {"body",
+                                                          {{"access_token", "access-new"},
+                                                           {"refresh_token", "refresh-new"},
+                                                           {"expires_in", 600}}}}}}});
+  auto store = Store();
+  ASSERT_TRUE(store.Save(kServer, Login(provider.url() + "/token", kNow + 59)));
+  auto credential = ResolveCredential(kServer, store, kNow);
+  ASSERT_TRUE(credential) << credential.error().message;
+  EXPECT_EQ(credential->token, "access-new");
+  const auto saved = **store.Load(kServer);
+  EXPECT_EQ(saved.access_token, "access-new");
+  EXPECT_EQ(saved.refresh_token, "refresh-new");
+  EXPECT_EQ(saved.access_expires_at, kNow + 600);
+  EXPECT_EQ(saved.user, "alice");
+  const auto requests = provider.Requests();
+  ASSERT_EQ(requests.size(), 1U);
+  EXPECT_THAT(requests[0]["body"].get<std::string>(),
+              HasSubstr("refresh_token=refresh-secret-old"));
+}
+
+TEST_F(ResolveCredentialTest, ARevokedLoginSaysToLogInAgainAndKeepsTheFile) {
+  client::testing::TestServer provider(
+      nlohmann::json{{"POST /token", {{{"status", 400}, {"body", {{"error", "invalid_grant"}}}}}}});
+  auto store = Store();
+  const auto login = Login(provider.url() + "/token", kNow - 10);
+  ASSERT_TRUE(store.Save(kServer, login));
+  auto credential = ResolveCredential(kServer, store, kNow);
+  ASSERT_FALSE(credential);
+  EXPECT_EQ(credential.error().code, ErrorCode::UNAUTHENTICATED);
+  EXPECT_THAT(credential.error().message, HasSubstr("run `mltf login`"));
+  EXPECT_THAT(credential.error().message, Not(HasSubstr("secret")));
+  EXPECT_EQ(**store.Load(kServer), login);
+}
+
+TEST_F(ResolveCredentialTest, AnUnreachableProviderIsToleratedWhileTheTokenLasts) {
+  auto store = Store();
+  const std::string token_url =
+      "http://127.0.0.1:" + std::to_string(client::testing::UnusedPort()) + "/token";
+  ASSERT_TRUE(store.Save(kServer, Login(token_url, kNow + 30)));
+  auto credential = ResolveCredential(kServer, store, kNow);
+  ASSERT_TRUE(credential) << credential.error().message;
+  EXPECT_EQ(credential->token, "access-secret-old");
+
+  ASSERT_TRUE(store.Save(kServer, Login(token_url, kNow - 1)));
+  auto expired = ResolveCredential(kServer, store, kNow);
+  ASSERT_FALSE(expired);
+  EXPECT_EQ(expired.error().code, ErrorCode::TEMPORARILY_UNAVAILABLE);
+  EXPECT_THAT(expired.error().message, HasSubstr("mltf login"));
+  EXPECT_THAT(expired.error().message, Not(HasSubstr("secret")));
+}
+
+TEST_F(ResolveCredentialTest, ApiTokensAndLoginsWithoutRefreshTokenAreNotRefreshed) {
+  auto store = Store();
+  StoredLogin api_token;
+  api_token.kind = "token";
+  api_token.access_token = "api-secret";
+  ASSERT_TRUE(store.Save(kServer, api_token));
+  EXPECT_EQ(ResolveCredential(kServer, store, kNow)->token, "api-secret");
+
+  auto no_refresh = Login("https://idp.example/token", kNow - 1);
+  no_refresh.refresh_token.clear();
+  ASSERT_TRUE(store.Save(kServer, no_refresh));
+  auto expired = ResolveCredential(kServer, store, kNow);
+  ASSERT_FALSE(expired);
+  EXPECT_THAT(expired.error().message, HasSubstr("run `mltf login`"));
 }
 
 }  // namespace

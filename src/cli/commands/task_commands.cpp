@@ -68,7 +68,8 @@ class Command {
     return kServerExit;
   }
 
-  /// Connects lazily: resolves the server; a bad address is a usage error (returns false).
+  /// Connects lazily: resolves the server and credential; a bad address is a usage error, a
+  /// credential that cannot be read or refreshed a failure (both return false).
   bool Connect(int& exit_code) {
     if (name_ != "submit" && name_ != "tasks" && state_.task_id.empty()) {
       exit_code = Usage("the task id must not be empty");
@@ -79,7 +80,12 @@ class Command {
       exit_code = Usage(server.error().message);
       return false;
     }
-    http_.emplace(*server, client::ResolveToken());
+    auto token = client::ResolveToken(*server);
+    if (!token) {
+      exit_code = Failed(token.error());
+      return false;
+    }
+    http_.emplace(*server, std::move(*token));
     return true;
   }
   HttpClient& http() { return *http_; }
