@@ -30,6 +30,10 @@ AUDIENCE = "mltf"
 def _node() -> str:
     node = shutil.which("node")
     assert node, "Node.js is missing: scripts/install-deps.sh installs it"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True,
+                             timeout=30).stdout.strip()
+    major = int(version.lstrip("v").split(".")[0]) if version.startswith("v") else 0
+    assert major >= 20, f"the tests' OpenID provider needs Node.js 20 or newer, not {version}"
     return node
 
 
