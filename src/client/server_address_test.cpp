@@ -7,8 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <random>
 
+#include "client/test_environment.hpp"
 #include "client/test_server.hpp"
 
 namespace mltf::client {
@@ -22,10 +22,11 @@ class ServerAddressTest : public ::testing::Test {
   void SetUp() override {
     for (const char* name :
          {"MLTF_SERVER", "MLFLOW_TRACKING_URI", "MLTF_TOKEN", "MLFLOW_TRACKING_TOKEN"}) {
-      unsetenv(name);
+      environment_.Clear(name);
     }
   }
-  void TearDown() override { SetUp(); }
+
+  testing::ScopedEnvironment environment_;
 };
 
 TEST_F(ServerAddressTest, DefaultIsTheLocalServer) {
@@ -33,23 +34,23 @@ TEST_F(ServerAddressTest, DefaultIsTheLocalServer) {
 }
 
 TEST_F(ServerAddressTest, FlagWinsOverEnvironment) {
-  setenv("MLTF_SERVER", "http://env:1", 1);
-  setenv("MLFLOW_TRACKING_URI", "http://mlflow:2", 1);
+  environment_.Set("MLTF_SERVER", "http://env:1");
+  environment_.Set("MLFLOW_TRACKING_URI", "http://mlflow:2");
   EXPECT_EQ(*ResolveServer("https://flag:3/"), "https://flag:3");
 }
 
 TEST_F(ServerAddressTest, MltfServerWinsOverTrackingUri) {
-  setenv("MLTF_SERVER", "http://env:1//", 1);
-  setenv("MLFLOW_TRACKING_URI", "http://mlflow:2", 1);
+  environment_.Set("MLTF_SERVER", "http://env:1//");
+  environment_.Set("MLFLOW_TRACKING_URI", "http://mlflow:2");
   EXPECT_EQ(*ResolveServer(""), "http://env:1");
 }
 
 TEST_F(ServerAddressTest, TrackingUriIsUsedOnlyWhenHttp) {
-  setenv("MLFLOW_TRACKING_URI", "HTTPS://mlflow.example:443/prefix/", 1);
+  environment_.Set("MLFLOW_TRACKING_URI", "HTTPS://mlflow.example:443/prefix/");
   EXPECT_EQ(*ResolveServer(""), "HTTPS://mlflow.example:443/prefix");
-  setenv("MLFLOW_TRACKING_URI", "file:///tmp/mlruns", 1);
+  environment_.Set("MLFLOW_TRACKING_URI", "file:///tmp/mlruns");
   EXPECT_EQ(*ResolveServer(""), "http://127.0.0.1:5000");
-  setenv("MLFLOW_TRACKING_URI", "databricks", 1);
+  environment_.Set("MLFLOW_TRACKING_URI", "databricks");
   EXPECT_EQ(*ResolveServer(""), "http://127.0.0.1:5000");
 }
 
@@ -60,7 +61,7 @@ TEST_F(ServerAddressTest, OtherSchemesAreRefusedNamingTheSource) {
   EXPECT_THAT(flag.error().message, HasSubstr("--server"));
   EXPECT_THAT(flag.error().message, HasSubstr("http://"));
 
-  setenv("MLTF_SERVER", "localhost:5000", 1);
+  environment_.Set("MLTF_SERVER", "localhost:5000");
   auto env = ResolveServer("");
   ASSERT_FALSE(env);
   EXPECT_THAT(env.error().message, HasSubstr("MLTF_SERVER"));
@@ -88,22 +89,7 @@ class ResolveCredentialTest : public ServerAddressTest {
 
   void SetUp() override {
     ServerAddressTest::SetUp();
-    std::random_device random;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mltf-resolve-credential-test-" + std::to_string(random()));
-    const char* xdg = std::getenv("XDG_CONFIG_HOME");  // NOLINT(concurrency-mt-unsafe)
-    saved_xdg_ = xdg == nullptr ? std::optional<std::string>() : std::optional<std::string>(xdg);
-    setenv("XDG_CONFIG_HOME", dir_.c_str(), 1);
-  }
-  void TearDown() override {
-    if (saved_xdg_) {
-      setenv("XDG_CONFIG_HOME", saved_xdg_->c_str(), 1);
-    } else {
-      unsetenv("XDG_CONFIG_HOME");
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-    ServerAddressTest::TearDown();
+    environment_.Set("XDG_CONFIG_HOME", dir_.string());
   }
 
   CredentialStore Store() { return CredentialStore(dir_ / "mltf" / "credentials.json"); }
@@ -119,8 +105,8 @@ class ResolveCredentialTest : public ServerAddressTest {
     return login;
   }
 
-  std::filesystem::path dir_;
-  std::optional<std::string> saved_xdg_;
+  testing::TemporaryDirectory temporary_{"mltf-resolve-credential-test-"};
+  const std::filesystem::path& dir_ = temporary_.path();
 };
 
 TEST_F(ResolveCredentialTest, EnvironmentWinsOverTheStoredLogin) {
@@ -133,12 +119,12 @@ TEST_F(ResolveCredentialTest, EnvironmentWinsOverTheStoredLogin) {
   ASSERT_TRUE(stored->login);
   EXPECT_EQ(stored->login->user, "alice");
 
-  setenv("MLFLOW_TRACKING_TOKEN", "mlflow-token", 1);
+  environment_.Set("MLFLOW_TRACKING_TOKEN", "mlflow-token");
   auto mlflow = ResolveCredential(kServer, store, kNow);
   EXPECT_EQ(mlflow->token, "mlflow-token");
   EXPECT_EQ(mlflow->source, "MLFLOW_TRACKING_TOKEN");
   EXPECT_FALSE(mlflow->login);
-  setenv("MLTF_TOKEN", "mltf-token", 1);
+  environment_.Set("MLTF_TOKEN", "mltf-token");
   EXPECT_EQ(ResolveCredential(kServer, store, kNow)->source, "MLTF_TOKEN");
   EXPECT_EQ(*ResolveToken(kServer), "mltf-token");
 }

@@ -8,9 +8,10 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <thread>
 #include <vector>
+
+#include "client/test_environment.hpp"
 
 namespace mltf::client {
 namespace {
@@ -45,27 +46,8 @@ StoredLogin OidcLogin(const std::string& user) {
 class StoredLoginTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::random_device random;
-    dir_ = fs::temp_directory_path() / ("mltf-stored-login-test-" + std::to_string(random()));
-    fs::create_directories(dir_);
-    for (const char* name : {"XDG_CONFIG_HOME", "HOME"}) {
-      const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): test setup.
-      saved_env_.emplace_back(name, value == nullptr ? std::optional<std::string>()
-                                                     : std::optional<std::string>(value));
-    }
-    setenv("XDG_CONFIG_HOME", (dir_ / "config").c_str(), 1);
+    environment_.Set("XDG_CONFIG_HOME", (dir_ / "config").string());
     file_ = dir_ / "config" / "mltf" / "credentials.json";
-  }
-  void TearDown() override {
-    for (const auto& [name, value] : saved_env_) {
-      if (value) {
-        setenv(name.c_str(), value->c_str(), 1);
-      } else {
-        unsetenv(name.c_str());
-      }
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
 
   CredentialStore Store() {
@@ -73,18 +55,19 @@ class StoredLoginTest : public ::testing::Test {
                            [this](std::string_view message) { warnings_.emplace_back(message); });
   }
 
-  fs::path dir_;
+  testing::ScopedEnvironment environment_;
+  testing::TemporaryDirectory temporary_{"mltf-stored-login-test-"};
+  const fs::path& dir_ = temporary_.path();
   fs::path file_;
   std::vector<std::string> warnings_;
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_env_;
 };
 
 TEST_F(StoredLoginTest, PathFollowsXdgConfigHomeElseHome) {
   EXPECT_EQ(*DefaultCredentialsPath(), file_);
-  setenv("HOME", (dir_ / "home").c_str(), 1);
-  setenv("XDG_CONFIG_HOME", "relative/config", 1);  // Invalid by XDG's rule: ignored.
+  environment_.Set("HOME", (dir_ / "home").string());
+  environment_.Set("XDG_CONFIG_HOME", "relative/config");  // Invalid by XDG's rule: ignored.
   EXPECT_EQ(*DefaultCredentialsPath(), dir_ / "home" / ".config" / "mltf" / "credentials.json");
-  unsetenv("XDG_CONFIG_HOME");
+  environment_.Clear("XDG_CONFIG_HOME");
   EXPECT_EQ(*DefaultCredentialsPath(), dir_ / "home" / ".config" / "mltf" / "credentials.json");
 }
 

@@ -9,11 +9,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <random>
 #include <sstream>
 
 #include "cli/commands/task_commands.hpp"
 #include "client/stored_login.hpp"
+#include "client/test_environment.hpp"
 #include "client/test_server.hpp"
 
 namespace mltf::cli {
@@ -94,29 +94,12 @@ struct Outcome {
 class LoginCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::random_device random;
-    dir_ = fs::temp_directory_path() / ("mltf-login-commands-test-" + std::to_string(random()));
-    fs::create_directories(dir_);
-    for (const char* name : {"XDG_CONFIG_HOME", "MLTF_TOKEN", "MLFLOW_TRACKING_TOKEN",
-                             "MLTF_SERVER", "MLFLOW_TRACKING_URI"}) {
-      const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): test setup.
-      saved_env_.emplace_back(name, value == nullptr ? std::optional<std::string>()
-                                                     : std::optional<std::string>(value));
-      unsetenv(name);
+    for (const char* name :
+         {"MLTF_TOKEN", "MLFLOW_TRACKING_TOKEN", "MLTF_SERVER", "MLFLOW_TRACKING_URI"}) {
+      environment_.Clear(name);
     }
-    setenv("XDG_CONFIG_HOME", dir_.c_str(), 1);
+    environment_.Set("XDG_CONFIG_HOME", dir_.string());
     file_ = dir_ / "mltf" / "credentials.json";
-  }
-  void TearDown() override {
-    for (const auto& [name, value] : saved_env_) {
-      if (value) {
-        setenv(name.c_str(), value->c_str(), 1);
-      } else {
-        unsetenv(name.c_str());
-      }
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
 
   Outcome Run(std::vector<std::string> args, const std::string& input = {}) {
@@ -170,11 +153,12 @@ class LoginCommandsTest : public ::testing::Test {
             .user = "alice"};
   }
 
-  fs::path dir_;
+  client::testing::ScopedEnvironment environment_;
+  client::testing::TemporaryDirectory temporary_{"mltf-login-commands-test-"};
+  const fs::path& dir_ = temporary_.path();
   fs::path file_;
   std::int64_t now_ = kStart;
   std::vector<std::int64_t> sleeps_;
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_env_;
 };
 
 TEST_F(LoginCommandsTest, LoginRunsTheDeviceFlowAndStoresTheLogin) {
@@ -345,7 +329,7 @@ TEST_F(LoginCommandsTest, AuthStatusFailsWhenNotLoggedInOrRefused) {
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_THAT(none.err, HasSubstr("not logged in to " + server.url() + "; run `mltf login`"));
 
-  setenv("MLTF_TOKEN", "api-secret-env", 1);
+  environment_.Set("MLTF_TOKEN", "api-secret-env");
   auto refused = Run({"auth-status", "--server", server.url()});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.out, HasSubstr("Credential:   environment variable MLTF_TOKEN\n"));
