@@ -85,6 +85,16 @@ Result<VerifiedToken> ProviderKeys::Verify(std::string_view token, const JwtPoli
   return VerifyJwt(token, *keys, policy, now_seconds);
 }
 
+Result<void> ProviderKeys::Prefetch() {
+  std::lock_guard lock(mutex_);
+  if (auto fetched = Refresh(); !fetched) {
+    // Not an attempt that holds the next one back: the first token tries again at once.
+    attempted_ = false;
+    return Fail(std::move(fetched).error());
+  }
+  return {};
+}
+
 Result<std::shared_ptr<const Jwks>> ProviderKeys::KeysFor(
     const std::optional<std::string>& wanted_kid) {
   std::lock_guard lock(mutex_);

@@ -66,6 +66,10 @@ class ProviderKeys {
   Result<VerifiedToken> Verify(std::string_view token, const JwtPolicy& policy,
                                std::int64_t now_seconds);
 
+  /// Fetches the keys now (at start-up, so that the first token does not wait for them on an
+  /// I/O thread). Fails as the fetch does; the keys are then fetched on first use as before.
+  Result<void> Prefetch();
+
  private:
   /// The keys to verify with; refreshes them when `wanted_kid` is missing and a refresh is due.
   Result<std::shared_ptr<const Jwks>> KeysFor(const std::optional<std::string>& wanted_kid);

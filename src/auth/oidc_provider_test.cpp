@@ -160,6 +160,29 @@ TEST_F(ProviderKeysTest, NoKeysEverIsUnavailableNotAVerdictOnTheToken) {
   EXPECT_EQ(result.error().code, ErrorCode::TEMPORARILY_UNAVAILABLE);
 }
 
+TEST_F(ProviderKeysTest, PrefetchedKeysServeTheFirstTokenAndAFailedPrefetchHoldsNothingBack) {
+  client::testing::TestServer server(
+      json{{"GET /jwks",
+            json::array({json{{"status", 503}, {"body", "starting"}},
+                         json{{"status", 200}, {"body", KeySet({{old_key_.get(), "2025"}})}}})}});
+  const std::string issuer = server.url();
+  ProviderKeysOptions options;
+  options.min_refresh_interval = 30s;
+  ProviderKeys keys(server.url() + "/jwks", FetchWithCurl, options, [this] { return now_; });
+  ASSERT_FALSE(keys.Prefetch()) << "the provider answered 503";
+  // Within the refresh interval, yet the first token fetches: a failed start-up fetch is not
+  // an attempt that holds the next one back.
+  auto first = keys.Verify(Token(old_key_.get(), "2025", issuer), Policy(issuer), kNow);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(FetchesOf(server, "/jwks"), 2);
+
+  ProviderKeys ready(server.url() + "/jwks", FetchWithCurl, options, [this] { return now_; });
+  ASSERT_TRUE(ready.Prefetch());
+  EXPECT_EQ(FetchesOf(server, "/jwks"), 3);
+  EXPECT_TRUE(ready.Verify(Token(old_key_.get(), "2025", issuer), Policy(issuer), kNow));
+  EXPECT_EQ(FetchesOf(server, "/jwks"), 3) << "the first token used the prefetched keys";
+}
+
 TEST(JwtKeyIdTest, ReadsTheHeadersKidWithoutTrustingIt) {
   EvpPkeyPtr key = testing::GenerateEcKey("P-256");
   EXPECT_EQ(

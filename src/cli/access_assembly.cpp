@@ -84,6 +84,10 @@ Result<std::unique_ptr<Access>> Access::Start(const config::ServerConfig& config
     MLTF_ASSIGN_OR_RETURN(provider,
                           auth::DiscoverProvider(config.oidc_issuer, auth::FetchWithCurl));
     access->keys_ = std::make_unique<auth::ProviderKeys>(provider.jwks_uri, auth::FetchWithCurl);
+    if (auto fetched = access->keys_->Prefetch(); !fetched) {
+      spdlog::warn("auth: the provider's keys will be fetched on first use: {}",
+                   fetched.error().message);
+    }
     options.oidc = auth::OidcVerification{.keys = access->keys_.get(),
                                           .policy = {.issuer = config.oidc_issuer,
                                                      .audience = config.oidc_audience,
