@@ -77,7 +77,17 @@ ProviderKeys::ProviderKeys(std::string jwks_uri, UrlFetcher fetch, ProviderKeysO
     : jwks_uri_(std::move(jwks_uri)),
       fetch_(std::move(fetch)),
       options_(options),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      fetcher_([this] { FetchLoop(); }) {}
+
+ProviderKeys::~ProviderKeys() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  fetch_wanted_.notify_all();
+  fetcher_.join();
+}
 
 Result<VerifiedToken> ProviderKeys::Verify(std::string_view token, const JwtPolicy& policy,
                                            std::int64_t now_seconds) {
@@ -86,29 +96,50 @@ Result<VerifiedToken> ProviderKeys::Verify(std::string_view token, const JwtPoli
 }
 
 Result<void> ProviderKeys::Prefetch() {
-  std::lock_guard lock(mutex_);
-  if (auto fetched = Refresh(); !fetched) {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t fetch = RequestFetchLocked();
+  WaitForFetchLocked(lock, fetch);
+  if (fetches_ended_ < fetch) {
+    return Fail(Error::Unavailable(fmt::format("no answer from {} yet", jwks_uri_)));
+  }
+  if (last_fetch_error_) {
     // Not an attempt that holds the next one back: the first token tries again at once.
     attempted_ = false;
-    return Fail(std::move(fetched).error());
+    return Fail(*last_fetch_error_);
   }
   return {};
 }
 
+bool ProviderKeys::FetchPossibleLocked(std::chrono::steady_clock::time_point now) const {
+  return fetching_ || fetch_requested_ || !attempted_ ||
+         now - last_attempt_ >= options_.min_refresh_interval;
+}
+
+std::uint64_t ProviderKeys::RequestFetchLocked() {
+  // A fetch under way serves this request too: one fetch at a time, whoever asks.
+  if (!fetching_ && !fetch_requested_) {
+    fetch_requested_ = true;
+    fetch_wanted_.notify_one();
+  }
+  return fetches_ended_ + 1;
+}
+
+void ProviderKeys::WaitForFetchLocked(std::unique_lock<std::mutex>& lock, std::uint64_t fetch) {
+  fetch_ended_.wait_for(lock, options_.wait_for_keys,
+                        [&] { return fetches_ended_ >= fetch || stopping_; });
+}
+
 Result<std::shared_ptr<const Jwks>> ProviderKeys::KeysFor(
     const std::optional<std::string>& wanted_kid) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   const auto now = clock_();
-  const bool stale = keys_ == nullptr || now - fetched_at_ >= options_.max_age;
   const bool kid_missing = keys_ != nullptr && wanted_kid && keys_->Find(*wanted_kid) == nullptr;
-  const bool refresh_allowed = !attempted_ || now - last_attempt_ >= options_.min_refresh_interval;
-  if ((stale || kid_missing) && refresh_allowed) {
-    auto refreshed = Refresh();
-    if (!refreshed && keys_ == nullptr) return refreshed;
-    if (!refreshed) {
-      // The provider is away: the keys we have still verify what they verified.
-      spdlog::warn("auth: keeping the provider's old keys: {}", refreshed.error().message);
-    }
+  if ((keys_ == nullptr || kid_missing) && FetchPossibleLocked(now)) {
+    WaitForFetchLocked(lock, RequestFetchLocked());
+  } else if (keys_ != nullptr && now - fetched_at_ >= options_.max_age &&
+             FetchPossibleLocked(now)) {
+    // Old, not wrong: verify with them while new ones are fetched.
+    RequestFetchLocked();
   }
   if (keys_ == nullptr) {
     return Fail(Error::Unavailable(fmt::format("no signing keys from {} yet", jwks_uri_)));
@@ -116,15 +147,38 @@ Result<std::shared_ptr<const Jwks>> ProviderKeys::KeysFor(
   return keys_;
 }
 
-Result<std::shared_ptr<const Jwks>> ProviderKeys::Refresh() {
-  // Under mutex_: concurrent verifications of tokens with a new kid wait for one fetch.
-  attempted_ = true;
-  last_attempt_ = clock_();
-  MLTF_ASSIGN_OR_RETURN(text, fetch_(jwks_uri_));
-  MLTF_ASSIGN_OR_RETURN(parsed, Jwks::Parse(text));
-  keys_ = std::make_shared<const Jwks>(std::move(parsed));
-  fetched_at_ = last_attempt_;
-  return keys_;
+void ProviderKeys::FetchLoop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    fetch_wanted_.wait(lock, [this] { return fetch_requested_ || stopping_; });
+    if (stopping_) return;
+    fetch_requested_ = false;
+    fetching_ = true;
+    attempted_ = true;
+    last_attempt_ = clock_();
+    const auto started = last_attempt_;
+    lock.unlock();
+    // Outside the lock: verifications with known keys go on meanwhile.
+    Result<Jwks> fetched = [this]() -> Result<Jwks> {
+      MLTF_ASSIGN_OR_RETURN(text, fetch_(jwks_uri_));
+      return Jwks::Parse(text);
+    }();
+    lock.lock();
+    if (fetched) {
+      keys_ = std::make_shared<const Jwks>(std::move(*fetched));
+      fetched_at_ = started;
+      last_fetch_error_.reset();
+    } else {
+      last_fetch_error_ = fetched.error();
+      if (keys_ != nullptr) {
+        // The provider is away: the keys we have still verify what they verified.
+        spdlog::warn("auth: keeping the provider's old keys: {}", fetched.error().message);
+      }
+    }
+    fetching_ = false;
+    ++fetches_ended_;
+    fetch_ended_.notify_all();
+  }
 }
 
 }  // namespace mltf::auth

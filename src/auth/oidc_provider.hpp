@@ -1,14 +1,18 @@
-// oidc_provider.hpp - an OpenID provider as the server and `mltf login` use it: its discovery
-// document, and its signing keys, fetched when first needed and again when the provider has
-// rotated them.
+// oidc_provider.hpp - an OpenID provider as the server uses it: its discovery document, and
+// its signing keys, fetched at start-up, again in the background when they are old, and when
+// the provider has rotated them.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "auth/jwks.hpp"
 #include "auth/jwt.hpp"
@@ -44,36 +48,54 @@ struct ProviderMetadata {
 Result<ProviderMetadata> DiscoverProvider(const std::string& issuer, const UrlFetcher& fetch);
 
 struct ProviderKeysOptions {
-  /// Keys older than this are fetched again before use.
+  /// Keys older than this are fetched again, in the background: the old ones keep verifying
+  /// meanwhile.
   std::chrono::seconds max_age{std::chrono::hours(1)};
   /// A token naming an unknown kid makes the keys be fetched again (the provider rotated
   /// them), but at most this often, so forged kids cannot make the server hammer the provider.
   std::chrono::seconds min_refresh_interval{30};
+  /// How long a verification that needs new keys (none yet, or an unknown kid) waits for the
+  /// fetch; only that verification waits, never one whose key is known.
+  std::chrono::milliseconds wait_for_keys{std::chrono::seconds(10)};
 };
 
-/// The provider's current JWKS. Thread-safe: verifications run concurrently on the same keys;
-/// a refresh replaces them for later calls.
+/// The provider's current JWKS. Thread-safe: verifications run concurrently on the same keys.
+/// Fetches run on a thread of its own, outside the lock, and replace the keys for later
+/// verifications; no verification with a known key ever waits for one.
 class ProviderKeys {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
   ProviderKeys(std::string jwks_uri, UrlFetcher fetch, ProviderKeysOptions options = {},
                Clock clock = std::chrono::steady_clock::now);
+  /// Waits for a fetch under way to end.
+  ~ProviderKeys();
+  ProviderKeys(const ProviderKeys&) = delete;
+  ProviderKeys& operator=(const ProviderKeys&) = delete;
 
-  /// Verifies `token` (VerifyJwt) with the current keys, fetching them first when there are
-  /// none yet or they are too old, and once more when the token names a kid they lack. Fails
-  /// as VerifyJwt does, or with UNAVAILABLE when no keys could ever be fetched.
+  /// Verifies `token` (VerifyJwt) with the current keys. When there are none yet, or the token
+  /// names a kid they lack and a fetch is allowed, waits for the keys to be fetched (up to
+  /// wait_for_keys); when they are only old, verifies with them and has them fetched in the
+  /// background. Fails as VerifyJwt does, or with UNAVAILABLE when no keys could be fetched.
   Result<VerifiedToken> Verify(std::string_view token, const JwtPolicy& policy,
                                std::int64_t now_seconds);
 
-  /// Fetches the keys now (at start-up, so that the first token does not wait for them on an
-  /// I/O thread). Fails as the fetch does; the keys are then fetched on first use as before.
+  /// Fetches the keys now and waits for them (at start-up, so that the first token does not
+  /// wait on an I/O thread). Fails as the fetch does; a failure does not hold back the fetch
+  /// the first token then asks for.
   Result<void> Prefetch();
 
  private:
-  /// The keys to verify with; refreshes them when `wanted_kid` is missing and a refresh is due.
+  /// The keys to verify with, after the fetch they need (see Verify).
   Result<std::shared_ptr<const Jwks>> KeysFor(const std::optional<std::string>& wanted_kid);
-  Result<std::shared_ptr<const Jwks>> Refresh();
+  /// Under mutex_: whether a new fetch may start now (the rate limit), or one is under way.
+  bool FetchPossibleLocked(std::chrono::steady_clock::time_point now) const;
+  /// Under mutex_: asks the fetcher thread for a fetch unless one is under way or asked for;
+  /// returns the number of the fetch that will bring new keys.
+  std::uint64_t RequestFetchLocked();
+  /// Under `lock`: waits until fetch number `fetch` has ended or wait_for_keys has passed.
+  void WaitForFetchLocked(std::unique_lock<std::mutex>& lock, std::uint64_t fetch);
+  void FetchLoop();
 
   std::string jwks_uri_;
   UrlFetcher fetch_;
@@ -81,10 +103,18 @@ class ProviderKeys {
   Clock clock_;
 
   std::mutex mutex_;
+  std::condition_variable fetch_wanted_;
+  std::condition_variable fetch_ended_;
   std::shared_ptr<const Jwks> keys_;
   std::chrono::steady_clock::time_point fetched_at_;
   std::chrono::steady_clock::time_point last_attempt_;
   bool attempted_ = false;
+  bool fetch_requested_ = false;
+  bool fetching_ = false;
+  bool stopping_ = false;
+  std::uint64_t fetches_ended_ = 0;
+  std::optional<Error> last_fetch_error_;
+  std::thread fetcher_;  // last: started once everything it uses exists
 };
 
 }  // namespace mltf::auth

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "auth/test_keys.hpp"
 #include "client/test_server.hpp"
@@ -146,10 +150,99 @@ TEST_F(ProviderKeysTest, OldKeysAreRefetchedAndKeptWhileTheProviderIsDown) {
   options.max_age = 1h;
   ProviderKeys keys(server.url() + "/jwks", FetchWithCurl, options, [this] { return now_; });
   ASSERT_TRUE(keys.Verify(Token(old_key_.get(), "2025", issuer), Policy(issuer), kNow));
-  now_ += 2h;  // stale: fetched again, which fails; the old keys still verify
+  now_ += 2h;  // stale: fetched again in the background, which fails; the old keys verify
   auto kept = keys.Verify(Token(old_key_.get(), "2025", issuer), Policy(issuer), kNow);
   ASSERT_TRUE(kept) << kept.error().message;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (FetchesOf(server, "/jwks") < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
   EXPECT_EQ(FetchesOf(server, "/jwks"), 2);
+  EXPECT_TRUE(keys.Verify(Token(old_key_.get(), "2025", issuer), Policy(issuer), kNow));
+}
+
+/// A provider whose key set the test changes, and whose answers it can hold back.
+class HeldFetcher {
+ public:
+  explicit HeldFetcher(std::string document) : document_(std::move(document)) {}
+  UrlFetcher Fetcher() {
+    return [this](const std::string&) -> Result<std::string> {
+      std::unique_lock lock(mutex_);
+      ++started_;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return !held_; });
+      return document_;
+    };
+  }
+  void Hold() {
+    Set([this] { held_ = true; });
+  }
+  void Release(std::string document) {
+    Set([&] {
+      document_ = std::move(document);
+      held_ = false;
+    });
+  }
+  void WaitForFetch(int count) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return started_ >= count; });
+  }
+
+ private:
+  void Set(const std::function<void()>& change) {
+    std::lock_guard lock(mutex_);
+    change();
+    changed_.notify_all();
+  }
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string document_;
+  bool held_ = false;
+  int started_ = 0;
+};
+
+TEST_F(ProviderKeysTest, NoVerificationWithAKnownKeyWaitsForAFetch) {
+  const std::string issuer = "https://idp.example.org";
+  HeldFetcher provider(KeySet({{old_key_.get(), "2025"}}).dump());
+  ProviderKeysOptions options;
+  options.max_age = 1h;
+  options.min_refresh_interval = 30s;
+  ProviderKeys keys("https://idp.example.org/jwks", provider.Fetcher(), options,
+                    [this] { return now_; });
+  ASSERT_TRUE(keys.Prefetch());
+
+  // Old keys: verified with at once, while their fetch is held at the provider.
+  provider.Hold();
+  now_ += 2h;
+  EXPECT_TRUE(keys.Verify(Token(old_key_.get(), "2025", issuer), Policy(issuer), kNow));
+  provider.WaitForFetch(2);
+  EXPECT_TRUE(keys.Verify(Token(old_key_.get(), "2025", issuer), Policy(issuer), kNow));
+
+  // A rotated kid waits for that fetch, and only it: the known kid still verifies meanwhile.
+  std::thread rotated([&] {
+    auto verified = keys.Verify(Token(new_key_.get(), "2026", issuer), Policy(issuer), kNow);
+    EXPECT_TRUE(verified) << verified.error().message;
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(keys.Verify(Token(old_key_.get(), "2025", issuer), Policy(issuer), kNow));
+  provider.Release(KeySet({{old_key_.get(), "2025"}, {new_key_.get(), "2026"}}).dump());
+  rotated.join();
+}
+
+TEST_F(ProviderKeysTest, AVerificationWaitsForNewKeysOnlyAsLongAsAllowed) {
+  const std::string issuer = "https://idp.example.org";
+  HeldFetcher provider(KeySet({{old_key_.get(), "2025"}}).dump());
+  ProviderKeysOptions options;
+  options.wait_for_keys = 100ms;
+  ProviderKeys keys("https://idp.example.org/jwks", provider.Fetcher(), options,
+                    [this] { return now_; });
+  ASSERT_TRUE(keys.Prefetch());
+  provider.Hold();
+  now_ += 31s;
+  // Returns although the fetch is held until after it (waiting longer would hang the test).
+  auto refused = keys.Verify(Token(new_key_.get(), "2026", issuer), Policy(issuer), kNow);
+  EXPECT_FALSE(refused) << "the rotated key has not arrived";
+  provider.Release(KeySet({{old_key_.get(), "2025"}, {new_key_.get(), "2026"}}).dump());
 }
 
 TEST_F(ProviderKeysTest, NoKeysEverIsUnavailableNotAVerdictOnTheToken) {
