@@ -1,13 +1,8 @@
-// gpu_inventory.cpp - GPU discovery through NVML, loaded at run time with dlopen.
-//
-// MLTF must run on hosts without an NVIDIA driver, so it does not link NVML: it opens the
-// library if present, resolves the few entry points it needs with dlsym (declared here, as
-// NVML's ABI defines them), and reads the devices. Protocol: nvmlInit_v2, then
-// nvmlDeviceGetCount_v2 and per device GetHandleByIndex_v2, GetName, GetUUID, GetMemoryInfo,
-// then nvmlShutdown; the library is closed again. Any failure degrades to "no GPUs".
+// gpu_inventory.cpp - the host's GPUs: declared in the configuration, or read through NVML
+// (common/nvml.hpp). Protocol: nvmlDeviceGetCount_v2 and per device GetHandleByIndex_v2,
+// GetName, GetUUID and GetMemoryInfo; any failure degrades to "no GPUs".
 #include "scheduler/gpu_inventory.hpp"
 
-#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,139 +10,50 @@
 #include <set>
 #include <string_view>
 
+#include "common/nvml.hpp"
 #include "scheduler/resource_request.hpp"
 
 namespace mltf::scheduler {
 namespace {
 
-// The parts of NVML's ABI used here (nvml.h): an opaque device handle, the memory record,
-// and int return codes where 0 is NVML_SUCCESS.
-struct NvmlDeviceOpaque;
-using NvmlDevice = NvmlDeviceOpaque*;
-struct NvmlMemory {
-  unsigned long long total;  // NOLINT(google-runtime-int): NVML's ABI type
-  unsigned long long free;   // NOLINT(google-runtime-int)
-  unsigned long long used;   // NOLINT(google-runtime-int)
-};
-using NvmlReturn = int;
-constexpr NvmlReturn kNvmlSuccess = 0;
-// NVML_DEVICE_NAME_V2_BUFFER_SIZE and NVML_DEVICE_UUID_V2_BUFFER_SIZE are 96.
-constexpr unsigned int kNvmlBufferSize = 96;
-
-using NvmlInitFn = NvmlReturn (*)();
-using NvmlShutdownFn = NvmlReturn (*)();
-using NvmlGetCountFn = NvmlReturn (*)(unsigned int*);
-using NvmlGetHandleFn = NvmlReturn (*)(unsigned int, NvmlDevice*);
-using NvmlGetStringFn = NvmlReturn (*)(NvmlDevice, char*, unsigned int);
-using NvmlGetMemoryFn = NvmlReturn (*)(NvmlDevice, NvmlMemory*);
-using NvmlErrorStringFn = const char* (*)(NvmlReturn);
-
-// Closes the library on every path out of Detect.
-class LibraryHandle {
- public:
-  explicit LibraryHandle(void* handle) : handle_(handle) {}
-  ~LibraryHandle() {
-    if (handle_ != nullptr) {
-      dlclose(handle_);
-    }
-  }
-  LibraryHandle(const LibraryHandle&) = delete;
-  LibraryHandle& operator=(const LibraryHandle&) = delete;
-  LibraryHandle(LibraryHandle&&) = delete;
-  LibraryHandle& operator=(LibraryHandle&&) = delete;
-
-  void* get() const { return handle_; }
-
- private:
-  void* handle_;
-};
-
-template <typename Fn>
-Fn Symbol(void* library, const char* name) {
-  // POSIX guarantees that a dlsym result converts to a function pointer.
-  return reinterpret_cast<Fn>(dlsym(library, name));
-}
-
-std::string NvmlError(NvmlErrorStringFn error_string, NvmlReturn code) {
-  if (error_string != nullptr) {
-    const char* text = error_string(code);
-    if (text != nullptr) {
-      return fmt::format("{} ({})", text, code);
-    }
-  }
-  return fmt::format("error {}", code);
-}
-
 // A C string from a fixed NVML buffer, which is NUL-terminated on success; stop at the end
 // of the buffer regardless.
-std::string FromBuffer(const std::array<char, kNvmlBufferSize>& buffer) {
+std::string FromBuffer(const std::array<char, nvml::kStringBufferSize>& buffer) {
   const auto end = std::find(buffer.begin(), buffer.end(), '\0');
   return {buffer.begin(), end};
 }
 
-struct NvmlApi {
-  NvmlInitFn init = nullptr;
-  NvmlShutdownFn shutdown = nullptr;
-  NvmlGetCountFn get_count = nullptr;
-  NvmlGetHandleFn get_handle = nullptr;
-  NvmlGetStringFn get_name = nullptr;
-  NvmlGetStringFn get_uuid = nullptr;
-  NvmlGetMemoryFn get_memory = nullptr;
-  NvmlErrorStringFn error_string = nullptr;
-};
-
-// Resolves every entry point, or names the first one missing.
-std::string Resolve(void* library, NvmlApi& api) {
-  api.init = Symbol<NvmlInitFn>(library, "nvmlInit_v2");
-  api.shutdown = Symbol<NvmlShutdownFn>(library, "nvmlShutdown");
-  api.get_count = Symbol<NvmlGetCountFn>(library, "nvmlDeviceGetCount_v2");
-  api.get_handle = Symbol<NvmlGetHandleFn>(library, "nvmlDeviceGetHandleByIndex_v2");
-  api.get_name = Symbol<NvmlGetStringFn>(library, "nvmlDeviceGetName");
-  api.get_uuid = Symbol<NvmlGetStringFn>(library, "nvmlDeviceGetUUID");
-  api.get_memory = Symbol<NvmlGetMemoryFn>(library, "nvmlDeviceGetMemoryInfo");
-  api.error_string = Symbol<NvmlErrorStringFn>(library, "nvmlErrorString");  // optional
-  const std::pair<const void*, std::string_view> required[] = {
-      {reinterpret_cast<const void*>(api.init), "nvmlInit_v2"},
-      {reinterpret_cast<const void*>(api.shutdown), "nvmlShutdown"},
-      {reinterpret_cast<const void*>(api.get_count), "nvmlDeviceGetCount_v2"},
-      {reinterpret_cast<const void*>(api.get_handle), "nvmlDeviceGetHandleByIndex_v2"},
-      {reinterpret_cast<const void*>(api.get_name), "nvmlDeviceGetName"},
-      {reinterpret_cast<const void*>(api.get_uuid), "nvmlDeviceGetUUID"},
-      {reinterpret_cast<const void*>(api.get_memory), "nvmlDeviceGetMemoryInfo"}};
-  for (const auto& [address, name] : required) {
-    if (address == nullptr) {
-      return std::string(name);
-    }
-  }
-  return "";
-}
-
-// Reads the devices after a successful nvmlInit; fills `why` and returns nothing on failure.
-std::vector<GpuDevice> ReadDevices(const NvmlApi& api, std::string& why) {
+// Reads the devices; fills `why` and returns nothing on failure.
+std::vector<GpuDevice> ReadDevices(const nvml::Library& library, std::string& why) {
+  const auto get_count = library.Function<nvml::GetCountFn>("nvmlDeviceGetCount_v2");
+  const auto get_handle = library.Function<nvml::GetHandleFn>("nvmlDeviceGetHandleByIndex_v2");
+  const auto get_name = library.Function<nvml::GetStringFn>("nvmlDeviceGetName");
+  const auto get_uuid = library.Function<nvml::GetStringFn>("nvmlDeviceGetUUID");
+  const auto get_memory = library.Function<nvml::GetMemoryFn>("nvmlDeviceGetMemoryInfo");
   unsigned int count = 0;
-  if (const NvmlReturn code = api.get_count(&count); code != kNvmlSuccess) {
-    why = "nvmlDeviceGetCount_v2 failed: " + NvmlError(api.error_string, code);
+  if (const nvml::Return code = get_count(&count); code != nvml::kSuccess) {
+    why = "nvmlDeviceGetCount_v2 failed: " + library.ErrorText(code);
     return {};
   }
   count = std::min(count, static_cast<unsigned int>(kMaxDeclaredGpus));
   std::vector<GpuDevice> devices;
   for (unsigned int gpu_idx = 0; gpu_idx < count; ++gpu_idx) {
-    NvmlDevice handle = nullptr;
-    std::array<char, kNvmlBufferSize> name{};
-    std::array<char, kNvmlBufferSize> uuid{};
-    NvmlMemory memory{};
-    NvmlReturn code = api.get_handle(gpu_idx, &handle);
-    if (code == kNvmlSuccess) {
-      code = api.get_name(handle, name.data(), kNvmlBufferSize);
+    nvml::Device handle = nullptr;
+    std::array<char, nvml::kStringBufferSize> name{};
+    std::array<char, nvml::kStringBufferSize> uuid{};
+    nvml::Memory memory{};
+    nvml::Return code = get_handle(gpu_idx, &handle);
+    if (code == nvml::kSuccess) {
+      code = get_name(handle, name.data(), nvml::kStringBufferSize);
     }
-    if (code == kNvmlSuccess) {
-      code = api.get_uuid(handle, uuid.data(), kNvmlBufferSize);
+    if (code == nvml::kSuccess) {
+      code = get_uuid(handle, uuid.data(), nvml::kStringBufferSize);
     }
-    if (code == kNvmlSuccess) {
-      code = api.get_memory(handle, &memory);
+    if (code == nvml::kSuccess) {
+      code = get_memory(handle, &memory);
     }
-    if (code != kNvmlSuccess) {
-      why = fmt::format("reading GPU {} failed: {}", gpu_idx, NvmlError(api.error_string, code));
+    if (code != nvml::kSuccess) {
+      why = fmt::format("reading GPU {} failed: {}", gpu_idx, library.ErrorText(code));
       return {};
     }
     devices.push_back(GpuDevice{static_cast<int>(gpu_idx), FromBuffer(uuid), FromBuffer(name),
@@ -236,7 +142,7 @@ Result<std::vector<GpuDevice>> ParseDeclaredGpus(const std::string& spec) {
 }
 
 GpuInventory GpuInventory::Detect(const std::vector<GpuDevice>& declared,
-                                  std::string nvml_library) {
+                                  const std::string& nvml_library) {
   if (!declared.empty()) {
     std::vector<GpuDevice> devices = declared;
     std::sort(devices.begin(), devices.end(),
@@ -246,22 +152,14 @@ GpuInventory GpuInventory::Detect(const std::vector<GpuDevice>& declared,
   if (nvml_library.empty()) {
     return {{}, "no NVML: GPU detection disabled"};
   }
-  dlerror();  // clear any earlier error
-  const LibraryHandle library(dlopen(nvml_library.c_str(), RTLD_NOW | RTLD_LOCAL));
-  if (library.get() == nullptr) {
-    const char* error = dlerror();
-    return {{}, fmt::format("no NVML: {}", error != nullptr ? error : nvml_library)};
-  }
-  NvmlApi api;
-  if (const std::string missing = Resolve(library.get(), api); !missing.empty()) {
-    return {{}, fmt::format("no NVML: {} has no symbol {}", nvml_library, missing)};
-  }
-  if (const NvmlReturn code = api.init(); code != kNvmlSuccess) {
-    return {{}, fmt::format("no NVML: nvmlInit_v2 failed: {}", NvmlError(api.error_string, code))};
+  auto library = nvml::Library::Open(
+      nvml_library, {"nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetName",
+                     "nvmlDeviceGetUUID", "nvmlDeviceGetMemoryInfo"});
+  if (!library) {
+    return {{}, "no NVML: " + library.error().message};
   }
   std::string why;
-  std::vector<GpuDevice> devices = ReadDevices(api, why);
-  api.shutdown();
+  std::vector<GpuDevice> devices = ReadDevices(**library, why);
   if (!why.empty()) {
     return {{}, "no NVML: " + why};
   }

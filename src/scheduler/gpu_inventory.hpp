@@ -41,7 +41,7 @@ class GpuInventory {
   /// disables detection. Any failure (no library, a library without NVML's symbols, an NVML
   /// error) gives an empty inventory whose source() says what went wrong. Does not fail.
   static GpuInventory Detect(const std::vector<GpuDevice>& declared,
-                             std::string nvml_library = "libnvidia-ml.so.1");
+                             const std::string& nvml_library = "libnvidia-ml.so.1");
 
   /// The devices, in index order. Does not fail.
   const std::vector<GpuDevice>& devices() const { return devices_; }
