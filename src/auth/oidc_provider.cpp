@@ -32,6 +32,7 @@ Result<std::string> StringMember(const nlohmann::json& document, const char* nam
 Result<std::string> FetchWithCurl(const std::string& url) {
   client::HttpClient http(url);
   http.SetTimeout(kFetchTimeout);
+  http.SetPeerName("the OpenID provider");
   auto response = http.Get("");
   if (!response) {
     return Fail(

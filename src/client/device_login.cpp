@@ -58,20 +58,6 @@ bool IsHttpUrl(std::string_view url) {
   return starts("http://") || starts("https://");
 }
 
-// HttpClient words a failed connection for the MLTF server ("cannot reach the MLTF server at
-// URL (REASON). Is `mltf server` running? ..."); for the provider only the reason is right.
-std::string ReasonOf(const Error& error) {
-  const std::string& text = error.message;
-  if (text.starts_with("cannot reach the MLTF server at ")) {
-    const auto open = text.find(" (");
-    const auto close = text.find("). ", open);
-    if (open != std::string::npos && close != std::string::npos) {
-      return text.substr(open + 2, close - open - 2);
-    }
-  }
-  return text;
-}
-
 // `text` with control bytes blanked, so that a hostile provider cannot drive the terminal.
 std::string Printable(std::string text) {
   for (char& c : text) {
@@ -115,10 +101,11 @@ Result<OAuthAnswer> PostForm(const std::string& url, const std::string& body, st
   // The whole URL is the "base": HttpClient appends the (empty) path to it.
   HttpClient http(url);
   http.SetTimeout(kProviderTimeout);
+  http.SetPeerName("the OpenID provider");
   auto response = http.Send("POST", "", body, kFormType);
   if (!response) {
-    return Fail(Error::Unavailable(fmt::format("the OpenID provider's {} at {} did not answer: {}",
-                                               what, RedactUrl(url), ReasonOf(response.error()))));
+    return Fail(Error::Unavailable(fmt::format("the OpenID provider's {} did not answer: {}", what,
+                                               response.error().message)));
   }
   OAuthAnswer answer;
   answer.status = response->status;

@@ -349,11 +349,19 @@ Result<HttpResponse> HttpClient::Perform(Transfer& transfer) {
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
+      if (!peer_name_.empty()) {
+        return Fail(Error::Unavailable(
+            fmt::format("cannot reach {} at {} ({})", peer_name_, RedactUrl(base_url_), detail)));
+      }
       return Fail(Error::Unavailable(fmt::format(
           "cannot reach the MLTF server at {} ({}). Is `mltf server` running? Set --server or "
           "MLTF_SERVER to its address.",
           RedactUrl(base_url_), detail)));
     case CURLE_OPERATION_TIMEDOUT:
+      if (!peer_name_.empty()) {
+        return Fail(Error::Unavailable(fmt::format("{} {} timed out ({}); is {} overloaded?",
+                                                   transfer.method, where, detail, peer_name_)));
+      }
       return Fail(Error::Unavailable(fmt::format(
           "{} {} timed out ({}). Is the server at {} overloaded or unreachable? Set --server or "
           "MLTF_SERVER to point at another.",

@@ -49,6 +49,10 @@ class HttpClient {
   /// Uploads and streams are limited by a stall timeout instead. Does not fail.
   void SetTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
+  /// Names the peer in messages when it is not the MLTF server (e.g. "the OpenID provider"),
+  /// which also drops the advice to set --server or MLTF_SERVER. Does not fail.
+  void SetPeerName(std::string name) { peer_name_ = std::move(name); }
+
   /// The server's base URL as given. Does not fail.
   const std::string& base_url() const { return base_url_; }
 
@@ -78,6 +82,7 @@ class HttpClient {
 
   std::string base_url_;
   std::string bearer_token_;
+  std::string peer_name_;  // empty: the MLTF server
   std::chrono::milliseconds timeout_{std::chrono::seconds(120)};
   std::unique_ptr<void, void (*)(void*)> handle_;  // CURL*, created on first use.
 };

@@ -203,6 +203,16 @@ TEST(HttpClientTest, RefusedConnectionNamesTheServerAndWhatToDo) {
   EXPECT_THAT(response.error().message, HasSubstr("MLTF_SERVER"));
 }
 
+TEST(HttpClientTest, AnotherPeerIsNamedWithoutTheAdviceForTheMltfServer) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(UnusedPort()) + "/jwks";
+  HttpClient http(url);
+  http.SetPeerName("the OpenID provider");
+  auto response = http.Get("");
+  ASSERT_FALSE(response);
+  EXPECT_THAT(response.error().message, HasSubstr("cannot reach the OpenID provider at " + url));
+  EXPECT_THAT(response.error().message, Not(HasSubstr("MLTF")));
+}
+
 TEST(HttpClientTest, ErrorMessagesDoNotShowCredentialsOfTheUrl) {
   const std::string url = "http://user:hunter2@127.0.0.1:" + std::to_string(UnusedPort());
   HttpClient http(url);
