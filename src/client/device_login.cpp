@@ -125,11 +125,6 @@ Result<OAuthAnswer> PostForm(const std::string& url, const std::string& body, st
   return answer;
 }
 
-std::string StringOf(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // A positive number of seconds, also when sent as a string (some providers do); else 0.
 std::int64_t SecondsOf(const json& object, const char* key) {
   const auto it = object.find(key);
@@ -156,12 +151,12 @@ std::string DescribeRefusal(const OAuthAnswer& answer) {
 
 Result<TokenGrant> GrantOf(const OAuthAnswer& answer, std::int64_t now) {
   TokenGrant grant;
-  grant.access_token = StringOf(answer.success, "access_token");
+  grant.access_token = JsonString(answer.success, "access_token");
   if (grant.access_token.empty()) {
     return Fail(
         Error::Internal("the OpenID provider's token endpoint answered without an access_token"));
   }
-  grant.refresh_token = StringOf(answer.success, "refresh_token");
+  grant.refresh_token = JsonString(answer.success, "refresh_token");
   if (const std::int64_t lifetime = SecondsOf(answer.success, "expires_in"); lifetime > 0) {
     grant.expires_at = now + lifetime;
   }
@@ -217,16 +212,16 @@ Result<TokenGrant> RunDeviceFlow(const OAuthProvider& provider,
     return Fail(Error::BadRequest(fmt::format("the OpenID provider refused to start the login ({})",
                                               DescribeRefusal(started))));
   }
-  const std::string device_code = StringOf(started.success, "device_code");
+  const std::string device_code = JsonString(started.success, "device_code");
   DeviceVerification verification;
-  verification.user_code = Printable(StringOf(started.success, "user_code"));
-  verification.verification_uri = Printable(StringOf(started.success, "verification_uri"));
+  verification.user_code = Printable(JsonString(started.success, "user_code"));
+  verification.verification_uri = Printable(JsonString(started.success, "verification_uri"));
   if (verification.verification_uri.empty()) {
     // The name of drafts before RFC 8628, still sent by some providers.
-    verification.verification_uri = Printable(StringOf(started.success, "verification_url"));
+    verification.verification_uri = Printable(JsonString(started.success, "verification_url"));
   }
   verification.verification_uri_complete =
-      Printable(StringOf(started.success, "verification_uri_complete"));
+      Printable(JsonString(started.success, "verification_uri_complete"));
   verification.expires_in = SecondsOf(started.success, "expires_in");
   if (verification.expires_in == 0) verification.expires_in = kDefaultCodeLifetimeSeconds;
   if (device_code.empty() || verification.user_code.empty() ||

@@ -380,6 +380,11 @@ std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
   return std::nullopt;
 }
 
+std::string JsonString(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 Result<nlohmann::json> ParseJsonResponse(const HttpResponse& response) {
   const bool ok = response.status >= 200 && response.status < 300;
   if (ok) {

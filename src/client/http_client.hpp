@@ -96,6 +96,10 @@ std::optional<ErrorCode> ErrorCodeFromName(std::string_view name);
 /// is INTERNAL_ERROR.
 Result<nlohmann::json> ParseJsonResponse(const HttpResponse& response);
 
+/// The string member `key` of a JSON object from a peer; empty when it is absent, null or not
+/// a string (peers' optional fields are read leniently). Does not fail.
+std::string JsonString(const nlohmann::json& object, const char* key);
+
 /// `segment` with every byte outside RFC 3986's unreserved set percent-encoded ("a b/c" ->
 /// "a%20b%2Fc"), for one path segment or query value. Does not fail.
 std::string PercentEncode(std::string_view segment);

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "client/http_client.hpp"
+
 namespace mltf::client {
 namespace {
 
@@ -109,26 +111,21 @@ json EntryToJson(const StoredLogin& login) {
           {"user", login.user}};
 }
 
-std::string StringOf(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 StoredLogin EntryFromJson(const json& object) {
   StoredLogin login;
-  login.kind = StringOf(object, "kind");
+  login.kind = JsonString(object, "kind");
   if (login.kind.empty()) login.kind = "oidc";
-  login.issuer = StringOf(object, "issuer");
-  login.client_id = StringOf(object, "client_id");
-  login.token_url = StringOf(object, "token_url");
-  login.revocation_url = StringOf(object, "revocation_url");
-  login.access_token = StringOf(object, "access_token");
+  login.issuer = JsonString(object, "issuer");
+  login.client_id = JsonString(object, "client_id");
+  login.token_url = JsonString(object, "token_url");
+  login.revocation_url = JsonString(object, "revocation_url");
+  login.access_token = JsonString(object, "access_token");
   if (const auto it = object.find("access_expires_at");
       it != object.end() && it->is_number_integer()) {
     login.access_expires_at = it->get<std::int64_t>();
   }
-  login.refresh_token = StringOf(object, "refresh_token");
-  login.user = StringOf(object, "user");
+  login.refresh_token = JsonString(object, "refresh_token");
+  login.user = JsonString(object, "user");
   return login;
 }
 

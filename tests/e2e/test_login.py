@@ -189,7 +189,8 @@ def test_login_with_an_api_token_for_a_server_in_mode_tokens(start_mltf_server, 
 
     wrong = mltf(user_env, "login", "--server", server.url, "--with-token",
                  stdin="mltf_0000000000000000_" + "A" * 43 + "\n")
-    assert wrong.returncode != 0 and not credentials_file(user_env).exists() or \
+    assert wrong.returncode != 0
+    assert not credentials_file(user_env).exists() or \
         server.url not in credentials_file(user_env).read_text()
 
     stored = mltf(user_env, "login", "--server", server.url, "--with-token", stdin=token + "\n")

@@ -37,11 +37,6 @@ constexpr auto kServerTimeout = std::chrono::seconds(30);
 // Asked for when the server names no scopes: an identity, and a refresh token.
 constexpr const char* kDefaultScopes[] = {"openid", "offline_access"};
 
-std::string StringOf(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 /// How the server authenticates, from GET /api/config.
 struct ServerAuth {
   std::string mode;  ///< "none", "tokens" or "oidc".
@@ -68,16 +63,17 @@ Result<ServerAuth> FetchServerAuth(const std::string& server) {
   ServerAuth auth;
   const auto oauth = config.find("oauth_config");
   const bool has_provider = oauth != config.end() && oauth->is_object();
-  auth.mode = StringOf(config, "auth");
+  auth.mode = client::JsonString(config, "auth");
   // Servers from before modes existed name none; they advertise a provider or need nothing.
   if (auth.mode.empty()) auth.mode = has_provider ? "oidc" : "none";
   if (has_provider) {
-    OAuthProvider provider{.issuer = StringOf(*oauth, "issuer"),
-                           .client_id = StringOf(*oauth, "client_id"),
-                           .device_authorization_url = StringOf(*oauth, "device_authorization_url"),
-                           .token_url = StringOf(*oauth, "token_url"),
-                           .revocation_url = StringOf(*oauth, "revocation_url"),
-                           .scopes = {}};
+    OAuthProvider provider{
+        .issuer = client::JsonString(*oauth, "issuer"),
+        .client_id = client::JsonString(*oauth, "client_id"),
+        .device_authorization_url = client::JsonString(*oauth, "device_authorization_url"),
+        .token_url = client::JsonString(*oauth, "token_url"),
+        .revocation_url = client::JsonString(*oauth, "revocation_url"),
+        .scopes = {}};
     if (const auto scopes = oauth->find("scopes"); scopes != oauth->end() && scopes->is_array()) {
       for (const auto& scope : *scopes) {
         if (scope.is_string()) provider.scopes.push_back(scope.get<std::string>());
@@ -121,7 +117,7 @@ Result<Caller> WhoAmI(const std::string& server, const std::string& token) {
     return Fail(std::move(error));
   }
   Caller identity;
-  identity.user = StringOf(*answer, "user");
+  identity.user = client::JsonString(*answer, "user");
   if (const auto groups = answer->find("groups"); groups != answer->end() && groups->is_array()) {
     for (const auto& group : *groups) {
       if (group.is_string()) identity.groups.push_back(group.get<std::string>());
